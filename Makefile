@@ -1,0 +1,90 @@
+# sre.runbooks developer entry points. The README starts with `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_CONSTRAINTS ?= -c constraints.txt
+# ansible finds this checkout as sre.runbooks through this link (see ansible.cfg).
+COLLECTIONS := $(CURDIR)/.collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/sre/runbooks
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+export SRE_SERVICES_DIR ?= $(CURDIR)/.services
+
+.PHONY: help venv collection services-up services-down k8s-build k8s-up k8s-down \
+        test test-static unit integration molecule sanity lint build changelog-lint demo bench clean
+
+help:
+	@echo "make demo   - start local services and run playbooks/weekly_maintenance.yml against them"
+	@echo "make test   - the whole suite: static checks, unit, integration, molecule (real services)"
+	@echo "other: venv services-up services-down k8s-build k8s-up k8s-down unit integration molecule sanity lint build bench clean"
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt $(PIP_CONSTRAINTS)
+	$(VENV)/bin/pip check
+	touch $@
+
+venv: $(STAMP)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+collection: venv $(COLLECTION_LINK)
+
+services-up: collection
+	$(BIN)/python -m tests.harness.services up
+
+services-down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m tests.harness.services down; fi
+
+k8s-build:
+	tests/k8s/build.sh
+
+k8s-up: k8s-build collection
+	tests/k8s/cluster.sh up
+
+k8s-down:
+	tests/k8s/cluster.sh down
+
+# Static checks first (they fail fast); pytest runs last so its summary closes the output.
+test: collection
+	tests/run_all.sh
+
+test-static: sanity lint build changelog-lint
+
+unit: collection
+	$(BIN)/pytest tests/unit
+
+integration: collection
+	$(BIN)/pytest tests/integration
+
+molecule: collection
+	$(BIN)/pytest tests/integration/test_molecule.py
+
+sanity: collection
+	tests/sanity/run.sh
+
+lint: collection
+	$(BIN)/ansible-lint
+
+build: collection
+	rm -rf .cache/build && mkdir -p .cache/build
+	$(BIN)/ansible-galaxy collection build --output-path .cache/build .
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+demo: collection
+	tests/demo.sh
+
+bench: collection
+	tests/bench.sh
+
+clean: services-down
+	rm -rf .cache .collections tests/output reports

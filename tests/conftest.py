@@ -1,0 +1,40 @@
+"""Shared pytest fixtures: real local services for the integration tier.
+
+If ``SRE_SERVICES_FILE`` names a running set (``make services-up``, the demo), the tests
+use it; otherwise the session starts its own set in a temporary directory and stops it
+at the end, so nothing is left running after a test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.harness import services as harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def services():
+    """Connection details of the real PostgreSQL, Redis, S3 and Prometheus (a dict)."""
+    existing = os.environ.get("SRE_SERVICES_FILE")
+    if existing and Path(existing).exists():
+        yield json.loads(Path(existing).read_text())
+        return
+    # Not under pytest's tmp_path: that is mode 0700 and PostgreSQL runs as 'postgres'.
+    run_dir = Path(tempfile.mkdtemp(prefix="sre-services-"))
+    os.chmod(run_dir, 0o755)
+    try:
+        state = harness.up(run_dir)
+    except harness.ServiceError as exc:
+        pytest.fail(f"local services could not start: {exc}")
+    yield state
+    harness.down(run_dir)
