@@ -38,3 +38,37 @@ def services():
         pytest.fail(f"local services could not start: {exc}")
     yield state
     harness.down(run_dir)
+
+
+# --- Kubernetes: the local control plane (tests/harness/k8s.py, tests/k8s/README.md) ---------
+
+import contextlib  # noqa: E402
+
+from tests.harness import k8s as k8s_harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster():
+    """The local Kubernetes cluster (real apiserver/controllers, kwok nodes) on loopback.
+
+    Yields a ``k8s_harness.Cluster`` (``.kubeconfig``, ``.server``, ``.kubectl(...)``, ``.env``;
+    ``cluster["kubeconfig"]`` works too). Reuses a running cluster; one started by ``make k8s-up``
+    is left running, one started by test sessions is deleted when the last of them ends.
+    KUBECONFIG and K8S_AUTH_KUBECONFIG point at it meanwhile, so kubectl, the kubernetes client,
+    kubernetes.core and our modules find it.
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(k8s_harness.session("pytest"))
+        except k8s_harness.K8sError as exc:
+            pytest.fail(f"local Kubernetes control plane could not start: {exc}")
+        saved = {key: os.environ.get(key) for key in cluster.env}
+        os.environ.update(cluster.env)
+        try:
+            yield cluster
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
