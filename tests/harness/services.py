@@ -248,7 +248,8 @@ def _stop_pid(pid: int, timeout: float = 20.0) -> None:
         pass
 
 
-def _env_lines(state: dict) -> list[str]:
+def service_env(state: dict) -> dict[str, str]:
+    """The environment variables that point clients (libpq, boto3, our inventories) at the services."""
     pg, redis, s3, prom = state["postgres"], state["redis"], state["s3"], state["prometheus"]
     values = {
         "PGHOST": pg["host"], "PGPORT": pg["port"], "PGUSER": pg["user"], "PGPASSWORD": pg["password"],
@@ -258,7 +259,11 @@ def _env_lines(state: dict) -> list[str]:
         "AWS_SECRET_ACCESS_KEY": s3["secret_key"], "AWS_DEFAULT_REGION": s3["region"],
         "PROMETHEUS_URL": prom["url"], "SRE_SERVICES_FILE": state["json_file"],
     }
-    return [f"export {k}={json.dumps(str(v))}" for k, v in values.items()]
+    return {k: str(v) for k, v in values.items()}
+
+
+def _env_lines(state: dict) -> list[str]:
+    return [f"export {k}={json.dumps(v)}" for k, v in service_env(state).items()]
 
 
 def write_state(state: dict) -> None:
