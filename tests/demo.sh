@@ -9,8 +9,9 @@ export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
 export SRE_SERVICES_DIR="${SRE_SERVICES_DIR:-$PWD/.services}"
 export SRE_REPORT_DIR="${SRE_REPORT_DIR:-$PWD/reports/local}"
 
-cleanup() { [ "${KEEP:-0}" = 1 ] || python -m tests.harness.services down >/dev/null; }
-trap cleanup EXIT
+if [ "${KEEP:-0}" != 1 ]; then
+  trap 'python -m tests.harness.services down >/dev/null' EXIT
+fi
 
 echo "== starting local services"
 python -m tests.harness.services up
@@ -27,5 +28,6 @@ echo
 echo "== reports in $SRE_REPORT_DIR"
 ls -1 "$SRE_REPORT_DIR"
 python -m tests.harness.demo_summary "$SRE_REPORT_DIR"
-[ "${KEEP:-0}" = 1 ] && echo "services left running (KEEP=1): make services-down to stop them"
-exit 0
+if [ "${KEEP:-0}" = 1 ]; then
+  echo "services left running (KEEP=1): make services-down to stop them"
+fi

@@ -61,7 +61,7 @@ def main() -> int:
         print("demo-data: services are not running (make services-up)", file=sys.stderr)
         return 1
     seed_postgres(state["postgres"])
-    bloated = ", ".join(f"{s}.{t}" for s, t, _ in BLOATED)
+    bloated = ", ".join(f"{schema}.{table}" for schema, table, _share in BLOATED)
     print(f"demo-data: database 'platform' with schemas {', '.join(SCHEMAS)}; bloated tables: {bloated}")
     return 0
 

@@ -11,7 +11,7 @@ staging="v0.${K8S_VERSION#1.}"
 rm -f go.mod go.sum
 go mod init sre.runbooks/k8s-testenv
 upstream=$(go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*#\1#p' "$upstream"); do
+sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*#\1#p' "$upstream" | while read -r m; do
   go mod edit -replace="$m=$m@$staging"
 done
 go mod edit -require="k8s.io/kubernetes@v${K8S_VERSION}" -require="sigs.k8s.io/kwok@v${KWOK_VERSION}"

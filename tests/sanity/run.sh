@@ -17,8 +17,13 @@ cp "$repo/tests/sanity/get_pip_standin.py" "$HOME/.ansible/test/cache/get_pip_${
 rm -rf "$dest"
 mkdir -p "$dest"
 # Tracked files plus new, not-ignored ones: what would be committed.
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard) | \
-  (cd "$repo" && xargs -0 cp --parents -t "$dest" 2>/dev/null || true)
+# (Files deleted in the work tree but still in the index are skipped.)
+cd "$repo"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  if [ -e "$f" ]; then printf '%s\0' "$f"; fi
+done | xargs -0 cp --parents -t "$dest"
 cd "$dest"
-git init -q . && git add -A >/dev/null 2>&1 || true
+# ansible-test lists content with git when inside a work tree; give the copy its own.
+git init -q .
+git add -A
 exec "$bin/ansible-test" sanity --venv --python 3.11 --color no "$@"
