@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""One HTTP exchange with ansible-core's own client (no third-party library), as data.
+
+:func:`exchange` never raises for an HTTP status: it returns the status, the body and its
+JSON. Transport failures (refused, timeout, TLS, DNS) raise :class:`TransportError` whose
+``cause`` is a short phrase the backend clients put into their one-sentence errors.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode, urlsplit
+
+from ansible.module_utils.urls import SSLValidationError, open_url
+
+USER_AGENT = "sre.runbooks"
+
+
+class TransportError(Exception):
+    """The server could not be reached or did not answer; ``cause`` is a short phrase."""
+
+    def __init__(self, cause):
+        super().__init__(cause)
+        self.cause = cause
+
+
+class Response:
+    """Status, raw body, parsed JSON (None when the body is not JSON) and elapsed seconds."""
+
+    def __init__(self, status, body, headers, elapsed):
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.elapsed = elapsed
+        try:
+            self.json = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            self.json = None
+
+
+def join_url(base, path, query=None):
+    """``base`` (with or without a trailing slash or a path prefix) + ``path`` + encoded ``query``."""
+    url = base.rstrip("/") + "/" + path.lstrip("/")
+    pairs = [(k, v) for k, v in (query or {}).items() if v is not None]
+    return url + ("?" + urlencode(pairs) if pairs else "")
+
+
+def describe_url(url):
+    """scheme://host:port of a URL, for messages (no path, no credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
+
+
+def exchange(method, url, body=None, form=None, headers=None, timeout=30, validate_certs=True, ca_path=None,
+             token=None, username=None, password=None, agent=USER_AGENT):
+    """Send one request; ``body`` is sent as JSON, ``form`` as application/x-www-form-urlencoded."""
+    send_headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        send_headers["Content-Type"] = "application/json"
+    elif form is not None:
+        data = urlencode(form).encode("utf-8")
+        send_headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if token:
+        send_headers["Authorization"] = f"Bearer {token}"
+    send_headers.update(headers or {})
+    started = time.monotonic()
+    try:
+        resp = open_url(url, data=data, headers=send_headers, method=method, timeout=timeout,
+                        validate_certs=validate_certs, ca_path=ca_path, http_agent=agent,
+                        url_username=username, url_password=password, force_basic_auth=bool(username),
+                        follow_redirects="safe", use_netrc=False)
+        status, payload, response_headers = resp.getcode(), resp.read(), dict(resp.headers.items())
+    except HTTPError as exc:
+        status, response_headers = exc.code, dict(exc.headers.items()) if exc.headers else {}
+        try:
+            payload = exc.read()
+        except Exception:  # pylint: disable=broad-except  # a body that cannot be read is simply absent
+            payload = b""
+    except SSLValidationError as exc:
+        raise TransportError(f"TLS certificate verification failed ({_first_line(exc)})") from None
+    except URLError as exc:
+        raise TransportError(_reason(exc.reason, timeout)) from None
+    except (socket.timeout, TimeoutError):
+        raise TransportError(f"no answer within {timeout:g}s") from None
+    except (ConnectionError, OSError, ssl.SSLError) as exc:
+        raise TransportError(_reason(exc, timeout)) from None
+    return Response(status, payload, response_headers, time.monotonic() - started)
+
+
+def _reason(reason, timeout):
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return f"no answer within {timeout:g}s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, socket.gaierror):
+        return "the host name does not resolve"
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS error ({_first_line(reason)})"
+    text = _first_line(reason)
+    if "timed out" in text:
+        return f"no answer within {timeout:g}s"
+    if "refused" in text.lower():
+        return "connection refused"
+    return text
+
+
+def _first_line(value):
+    text = str(getattr(value, "strerror", None) or value).strip()
+    return (text.splitlines() or ["unknown error"])[0].rstrip(".")

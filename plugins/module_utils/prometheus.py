@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Prometheus HTTP API access shared by every sre.runbooks module that reads Prometheus.
+
+``PROMETHEUS_COMMON_ARGS`` is documented, option for option, by the ``sre.runbooks.prometheus``
+doc fragment. :class:`PrometheusClient` runs instant queries and turns every failure into
+:class:`PrometheusError`, whose text is one sentence naming the server and the cause.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.sre.runbooks.plugins.module_utils.http_json import (
+    TransportError,
+    describe_url,
+    exchange,
+    join_url,
+)
+
+PROMETHEUS_COMMON_ARGS = {
+    "prometheus_url": {"type": "str", "default": "http://localhost:9090", "fallback": (env_fallback, ["PROMETHEUS_URL"])},
+    "prometheus_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_TOKEN"])},
+    "prometheus_username": {"type": "str", "fallback": (env_fallback, ["PROMETHEUS_USERNAME"])},
+    "prometheus_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_PASSWORD"])},
+    "prometheus_ca_path": {"type": "path"},
+    "prometheus_validate_certs": {"type": "bool", "default": True},
+    "prometheus_timeout": {"type": "float", "default": 30.0},
+}
+PROMETHEUS_MUTUALLY_EXCLUSIVE = [("prometheus_token", "prometheus_username")]
+PROMETHEUS_REQUIRED_TOGETHER = [("prometheus_username", "prometheus_password")]
+
+
+class PrometheusError(Exception):
+    """An expected Prometheus failure; ``str()`` is one sentence fit for fail_json."""
+
+
+def parse_time(value):
+    """Unix seconds from None (now), a number, a numeric string or an RFC 3339 / ISO 8601 text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise PrometheusError(f"Invalid evaluation time {text!r}: use unix seconds or RFC 3339 such as "
+                              "2025-01-31T00:00:00Z.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def sample_value(text):
+    """A Prometheus sample value ("1.5", "NaN", "+Inf") as a float, or None for NaN."""
+    value = float(text)
+    return None if math.isnan(value) else value
+
+
+class PrometheusClient:
+    """Instant queries against one Prometheus server, configured from PROMETHEUS_COMMON_ARGS."""
+
+    def __init__(self, params):
+        self.url = params["prometheus_url"]
+        self.params = params
+        self.queries = 0
+
+    @property
+    def where(self):
+        return describe_url(self.url)
+
+    def query(self, expr, at=None):
+        """Run ``expr`` at unix time ``at`` (None: now); return [{"metric": {...}, "value": float|None}].
+
+        Scalars come back as one sample with empty labels.
+        """
+        params = self.params
+        form = {"query": expr}
+        if at is not None:
+            form["time"] = f"{at:.3f}"
+        try:
+            resp = exchange("POST", join_url(self.url, "/api/v1/query"), form=form,
+                            timeout=params.get("prometheus_timeout") or 30.0,
+                            validate_certs=params.get("prometheus_validate_certs", True),
+                            ca_path=params.get("prometheus_ca_path"), token=params.get("prometheus_token"),
+                            username=params.get("prometheus_username"), password=params.get("prometheus_password"))
+        except TransportError as exc:
+            raise PrometheusError(f"Cannot reach Prometheus at {self.where}: {exc.cause}.") from None
+        self.queries += 1
+        payload = resp.json if isinstance(resp.json, dict) else None
+        if resp.status in (401, 403):
+            raise PrometheusError(f"Prometheus at {self.where} refused the credentials (HTTP {resp.status}).")
+        if payload is None:
+            raise PrometheusError(f"Prometheus at {self.where} answered HTTP {resp.status} without a JSON body; "
+                                  "is prometheus_url the server's base URL?")
+        if payload.get("status") != "success":
+            error = str(payload.get("error") or f"HTTP {resp.status}").rstrip(".")
+            raise PrometheusError(f"Prometheus at {self.where} rejected the query {expr!r}: {error}.")
+        data = payload.get("data") or {}
+        kind, result = data.get("resultType"), data.get("result")
+        if kind == "vector":
+            return [{"metric": item.get("metric") or {}, "value": sample_value(item["value"][1])} for item in result or []]
+        if kind == "scalar":
+            return [{"metric": {}, "value": sample_value(result[1])}]
+        raise PrometheusError(f"Prometheus at {self.where} returned a {kind} for {expr!r}; an instant vector is needed.")
+
+    def scalar(self, expr, at=None):
+        """The single value of a query that aggregates to one sample, or None when it returns nothing."""
+        samples = self.query(expr, at)
+        if not samples:
+            return None
+        if len(samples) > 1:
+            raise PrometheusError(f"The query {expr!r} returned {len(samples)} series from Prometheus at {self.where}; "
+                                  "wrap it in sum() so it returns one.")
+        return samples[0]["value"]
