@@ -3,13 +3,20 @@
 PostgreSQL: database ``platform`` with the EXP runbook's schemas (production,
 experiments_v1, quarantine) and an audit log, a few tables bloated by deletes so the
 weekly maintenance has something to vacuum, and the rest clean.
+Redis: ``request:*`` keys without a TTL (the PIPE runbook's leak), some with one, and
+other keys the sweep must not touch.
+Kubernetes (when a kubeconfig is given): the platform's namespaces, deployments, an HPA,
+a NetworkPolicy, the ENT runbook's CronJobs, and one deployment that crash-loops.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 import psycopg2
+import redis
 from psycopg2 import sql
 
 from tests.harness.services import read_state, DEFAULT_RUN_DIR
@@ -55,16 +62,61 @@ def seed_postgres(pg: dict, database: str = "platform") -> None:
     conn.close()
 
 
-def main() -> int:
-    state = read_state(DEFAULT_RUN_DIR if len(sys.argv) < 2 else sys.argv[1])
+REDIS_KEYS = {"request:": 5000, "session:": 500, "cache:model:": 300}
+REDIS_DB = 0
+DEMO_BUCKET = "platform-backups"  # sre_s3.bucket in inventories/local
+K8S_MANIFEST = Path(__file__).with_name("demo") / "k8s.yaml"
+
+
+def seed_redis(rds: dict) -> dict:
+    client = redis.Redis(host=rds["host"], port=int(rds["port"]), db=REDIS_DB)
+    client.flushdb()
+    pipe = client.pipeline(transaction=False)
+    for prefix, count in REDIS_KEYS.items():
+        for n in range(count):
+            pipe.set(f"{prefix}{n}", "x" * 64)
+            # A tenth of the request keys already expire; the rest leaked without a TTL.
+            if prefix == "request:" and n % 10 == 0:
+                pipe.expire(f"{prefix}{n}", 86400)
+    pipe.execute()
+    return {"keys": sum(REDIS_KEYS.values()), "request_keys_without_ttl": REDIS_KEYS["request:"] * 9 // 10}
+
+
+def seed_s3(s3: dict, bucket: str = DEMO_BUCKET) -> None:
+    """Create the backup bucket the local inventory names (infrastructure owns buckets)."""
+    import boto3  # only the demo needs it here
+
+    client = boto3.client("s3", endpoint_url=s3["endpoint_url"], region_name=s3["region"],
+                          aws_access_key_id=s3["access_key"], aws_secret_access_key=s3["secret_key"])
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        client.create_bucket(Bucket=bucket)
+
+
+def seed_k8s(kubectl: str, kubeconfig: str) -> None:
+    subprocess.run([kubectl, "--kubeconfig", kubeconfig, "apply", "-f", str(K8S_MANIFEST)],
+                   check=True, capture_output=True, text=True)
+
+
+def main(argv: list[str]) -> int:
+    state = read_state(DEFAULT_RUN_DIR if len(argv) < 2 else argv[1])
     if not state:
         print("demo-data: services are not running (make services-up)", file=sys.stderr)
         return 1
     seed_postgres(state["postgres"])
     bloated = ", ".join(f"{schema}.{table}" for schema, table, _share in BLOATED)
     print(f"demo-data: database 'platform' with schemas {', '.join(SCHEMAS)}; bloated tables: {bloated}")
+    seed_s3(state["s3"])
+    print(f"demo-data: S3 bucket '{DEMO_BUCKET}' on {state['s3']['endpoint_url']}")
+    keys = seed_redis(state["redis"])
+    print(f"demo-data: redis db{REDIS_DB} with {keys['keys']} keys, {keys['request_keys_without_ttl']} "
+          "request:* keys without a TTL")
+    if len(argv) >= 4:
+        seed_k8s(argv[2], argv[3])
+        print("demo-data: platform namespaces, deployments, HPA, NetworkPolicy and CronJobs applied "
+              "(ai-pipeline/feature-extractor crash-loops on purpose)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
