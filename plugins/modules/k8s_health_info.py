@@ -1,0 +1,630 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_health_info
+short_description: Health of pods, workloads, HPAs, events and resource usage in several namespaces, in one call
+version_added: 0.1.0
+description:
+  - The runbooks' morning check (C(kubectl get pods) in every platform namespace, C(kubectl get hpa),
+    C(kubectl top pods), C(kubectl get events)) as one read-only task that returns data and a list of problems
+    with a severity, instead of many M(kubernetes.core.k8s_info) calls and Jinja to find restarts and reasons.
+  - For each namespace in O(namespaces) (or every namespace) it reads pods, Deployments, StatefulSets, DaemonSets
+    and HorizontalPodAutoscalers, optionally recent Warning events and metrics-server usage, with a few parallel
+    list requests, and classifies them.
+  - Pods get the reason C(kubectl get pods) shows (C(CrashLoopBackOff), C(ImagePullBackOff), C(ErrImagePull),
+    C(CreateContainerConfigError), C(OOMKilled), C(Unschedulable) with the scheduler's message, C(NotReady), ...),
+    their restarts, node, age and owning workload. Reasons that do not fix themselves are C(critical); a pod still
+    starting (C(Pending), C(NotReady)) is a C(warning) only once older than O(thresholds.pending_seconds); more
+    restarts than O(thresholds.restarts), or a container that was C(OOMKilled) and runs again, is a C(warning).
+  - Workloads get desired, ready, available and updated replicas and their rollout state; a rollout past its
+    progress deadline (C(ProgressDeadlineExceeded)) or with no replica available is C(critical), one with fewer
+    available replicas than desired a C(warning).
+  - HPAs get their bounds, current and desired replicas, an at-max flag, their conditions and metrics; an HPA at
+    its maximum, unable to scale or with C(ScalingActive=False) is a C(warning).
+  - With V(resources) in O(include), running pods get CPU and memory requests, limits and usage from the
+    C(metrics.k8s.io) API; usage above the thresholds, as a percentage of the limit, is a C(warning) or
+    C(critical). Without metrics-server the usage is reported as unavailable (RV(metrics)), which is not an error.
+  - A namespace that does not exist is a C(warning).
+author:
+  - sre.runbooks maintainers (@sre-runbooks)
+extends_documentation_fragment:
+  - sre.runbooks.k8s
+  - sre.runbooks.attributes
+  - sre.runbooks.attributes.info_module
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.k8s) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.k8s
+options:
+  namespaces:
+    description:
+      - The namespaces to check. Empty means every namespace (one cluster-wide list request per kind, which needs
+        cluster-wide C(list) permission).
+    type: list
+    elements: str
+    default: []
+  include:
+    description:
+      - What to read and report per namespace.
+      - V(pods) reports pod counts and the unhealthy pods (all pods with O(all_pods=true)).
+      - V(workloads) reports Deployments, StatefulSets and DaemonSets.
+      - V(hpas) reports HorizontalPodAutoscalers.
+      - V(events) reports recent Warning events (context only, never a problem).
+      - V(resources) compares usage from metrics-server with the pods' requests and limits.
+    type: list
+    elements: str
+    choices: [pods, workloads, hpas, events, resources]
+    default: [pods, workloads, hpas]
+  thresholds:
+    description: When a finding becomes a problem.
+    type: dict
+    default: {}
+    suboptions:
+      restarts:
+        description: A pod with more container restarts than this is a C(warning).
+        type: int
+        default: 5
+      pending_seconds:
+        description:
+          - A pod still starting (C(Pending), C(ContainerCreating), C(NotReady)) or terminating is a problem only when
+            older than this many seconds. Reasons such as C(CrashLoopBackOff) or C(Unschedulable) count at once.
+        type: int
+        default: 300
+      cpu_percent:
+        description: CPU usage above this percentage of the pod's CPU limit is a C(warning).
+        type: float
+        default: 80
+      cpu_critical_percent:
+        description: CPU usage above this percentage of the limit is C(critical).
+        type: float
+        default: 90
+      memory_percent:
+        description: Memory usage above this percentage of the pod's memory limit is a C(warning).
+        type: float
+        default: 85
+      memory_critical_percent:
+        description: Memory usage above this percentage of the limit is C(critical).
+        type: float
+        default: 95
+  all_pods:
+    description:
+      - Return every pod in RV(namespaces.pods), not only the unhealthy ones and those over the restart threshold.
+    type: bool
+    default: false
+  events_max_age:
+    description: With V(events) in O(include), only Warning events seen within this interval, such as V(1h) or V(24h).
+    type: str
+    default: 1h
+  events_limit:
+    description: With V(events) in O(include), at most this many events per namespace, newest first.
+    type: int
+    default: 20
+notes:
+  - Usage percentages are of the pod's limits (sums over its containers); for pods without limits they are
+    reported against the requests (C(cpu_request_percent), C(memory_request_percent)) and never raise a problem.
+  - Logs are not read; use M(kubernetes.core.k8s_log) for them.
+seealso:
+  - module: sre.runbooks.k8s_rollout
+  - module: kubernetes.core.k8s_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Morning check of the platform namespaces
+  sre.runbooks.k8s_health_info:
+    namespaces:
+      - platform-v2-stable
+      - platform-v1-exp
+      - platform-v3-quarantine
+    include: [pods, workloads, hpas, events]
+  register: k8s_health
+
+- name: Fail on critical problems, naming them
+  ansible.builtin.assert:
+    that: k8s_health.summary.problems.critical == 0
+    fail_msg: "{{ k8s_health.problems | selectattr('severity', '==', 'critical')
+      | map(attribute='message') | list }}"
+
+- name: Restarts and resource usage across the whole cluster, with the runbook thresholds
+  sre.runbooks.k8s_health_info:
+    include: [pods, resources]
+    thresholds:
+      restarts: 3
+      cpu_percent: 80
+      memory_percent: 85
+  register: usage
+
+- name: Show the pods that crash-loop
+  ansible.builtin.debug:
+    msg: "{{ usage.problems | selectattr('reason', '==', 'CrashLoopBackOff') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+summary:
+  description: Totals over all namespaces and the overall status.
+  returned: always
+  type: dict
+  contains:
+    status:
+      description: The worst problem severity, V(critical), V(warning) or V(ok).
+      type: str
+      sample: critical
+    namespaces:
+      description: Number of namespaces checked.
+      type: int
+    missing_namespaces:
+      description: Namespaces of O(namespaces) that do not exist.
+      type: list
+      elements: str
+    pods:
+      description: Number of pods.
+      type: int
+    running:
+      description: Pods in phase C(Running).
+      type: int
+    ready:
+      description: Pods whose C(Ready) condition is true.
+      type: int
+    not_running:
+      description: Pods neither C(Running) nor C(Succeeded) (the runbooks' non-running count).
+      type: int
+    not_ready:
+      description: Running pods that are not ready.
+      type: int
+    unhealthy_pods:
+      description: Pods with a problem.
+      type: int
+    restarts:
+      description: Container restarts over all pods.
+      type: int
+    restarts_over_threshold:
+      description: Pods with more restarts than O(thresholds.restarts).
+      type: int
+    workloads:
+      description: Number of Deployments, StatefulSets and DaemonSets.
+      type: int
+    workloads_unhealthy:
+      description: Workloads with a problem.
+      type: int
+    hpas:
+      description: Number of HPAs.
+      type: int
+    hpas_at_max:
+      description: HPAs at their maximum replicas.
+      type: int
+    hpas_not_scaling:
+      description: HPAs whose C(ScalingActive) condition is false.
+      type: int
+    warning_events:
+      description: Recent Warning events reported.
+      type: int
+    pods_over_resource_threshold:
+      description: Pods whose usage is above a resource threshold.
+      type: int
+    problems:
+      description: Number of problems per severity.
+      type: dict
+      sample: {critical: 3, warning: 1}
+    problems_by_category:
+      description: Number of problems per category.
+      type: dict
+      sample: {namespace: 0, pod: 2, workload: 1, hpa: 1, resources: 0}
+problems:
+  description: Every problem found, critical ones first, then by namespace, category and name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: V(critical) or V(warning).
+      type: str
+    category:
+      description: V(namespace), V(pod), V(workload), V(hpa) or V(resources).
+      type: str
+    namespace:
+      description: Namespace of the object.
+      type: str
+    kind:
+      description: Kind of the object (C(Pod), C(Deployment), C(HorizontalPodAutoscaler), C(Namespace), ...).
+      type: str
+    name:
+      description: Name of the object.
+      type: str
+    reason:
+      description:
+        - Why it is a problem, such as C(CrashLoopBackOff), C(ImagePullBackOff), C(Unschedulable), C(OOMKilled),
+          C(RestartsOverThreshold), C(NotReady), C(ProgressDeadlineExceeded), C(Unavailable), C(Degraded),
+          C(AtMaxReplicas), C(FailedGetResourceMetric), C(HighResourceUsage) or C(NamespaceNotFound).
+      type: str
+    message:
+      description: Details, such as the container's waiting message or the scheduler's message.
+      type: str
+    workload:
+      description: The owning workload as C(Kind/name) (for an HPA its scale target), or null.
+      type: str
+  sample:
+    - {severity: critical, category: workload, namespace: shop, kind: Deployment, name: web, reason: Unavailable,
+       message: "0 of 2 replicas available; 2 pods CrashLoopBackOff: web-7d4b9-abcde (container app; back-off 10s), web-7d4b9-fghij",
+       workload: Deployment/web}
+    - {severity: critical, category: pod, namespace: shop, kind: Pod, name: web-7d4b9-abcde, reason: CrashLoopBackOff,
+       message: back-off 10s restarting failed container, workload: Deployment/web}
+namespaces:
+  description: Per namespace, what O(include) asked for.
+  returned: always
+  type: dict
+  contains:
+    exists:
+      description: Whether the namespace exists; null when the namespaces could not be listed.
+      type: bool
+    pod_counts:
+      description:
+        - C(total), C(running), C(ready), C(pending), C(succeeded), C(failed), C(not_running), C(not_ready),
+          C(restarts), C(restarts_over_threshold) and C(unhealthy) (pods with a problem).
+      type: dict
+      returned: with V(pods) in O(include)
+    pods:
+      description: The unhealthy pods and those over the restart threshold (every pod with O(all_pods=true)), by name.
+      type: list
+      elements: dict
+      returned: with V(pods) in O(include)
+      contains:
+        name:
+          description: Pod name.
+          type: str
+        namespace:
+          description: Namespace.
+          type: str
+        workload:
+          description: Owning workload as C(Kind/name) (a ReplicaSet's pods are reported under their Deployment).
+          type: str
+        phase:
+          description: Pod phase.
+          type: str
+        ready:
+          description: Whether the pod is ready.
+          type: bool
+        restarts:
+          description: Container restarts (init containers included).
+          type: int
+        node:
+          description: Node the pod is bound to, or null.
+          type: str
+        age_seconds:
+          description: Seconds since the pod was created.
+          type: float
+        reason:
+          description: The reason C(kubectl get pods) would show, null when Running and Ready.
+          type: str
+        message:
+          description: The container's or scheduler's message, or why the pod is a problem.
+          type: str
+        container:
+          description: The container the reason is about.
+          type: str
+        last_exit_code:
+          description: Exit code of the last terminated container.
+          type: int
+        last_termination_reason:
+          description: Reason of the last termination, such as C(OOMKilled) or C(Error).
+          type: str
+        oom_killed:
+          description: Whether a container was killed for running out of memory.
+          type: bool
+        restarts_over_threshold:
+          description: Whether RV(namespaces.pods[].restarts) is above O(thresholds.restarts).
+          type: bool
+        severity:
+          description: V(critical), V(warning) or null.
+          type: str
+        problem:
+          description: The problem reason (see RV(problems[].reason)), or null.
+          type: str
+    workloads:
+      description: Deployments, StatefulSets and DaemonSets, in that order, by name.
+      type: list
+      elements: dict
+      returned: with V(workloads) in O(include)
+      contains:
+        kind:
+          description: C(Deployment), C(StatefulSet) or C(DaemonSet).
+          type: str
+        name:
+          description: Name.
+          type: str
+        namespace:
+          description: Namespace.
+          type: str
+        desired:
+          description: Desired replicas (pods to schedule for a DaemonSet).
+          type: int
+        current:
+          description: Current replicas.
+          type: int
+        ready:
+          description: Ready replicas.
+          type: int
+        available:
+          description: Available replicas.
+          type: int
+        updated:
+          description: Replicas of the latest revision.
+          type: int
+        complete:
+          description: Whether the rollout is complete, as C(kubectl rollout status) judges it.
+          type: bool
+        paused:
+          description: Whether the rollout is paused.
+          type: bool
+        failure:
+          description: C(ProgressDeadlineExceeded) when the rollout is stuck, else null.
+          type: str
+        message:
+          description: Where the rollout stands, or what is wrong with it.
+          type: str
+        unhealthy_pods:
+          description: Pods of this workload with a problem.
+          type: int
+        severity:
+          description: V(critical), V(warning) or null.
+          type: str
+        problem:
+          description: V(ProgressDeadlineExceeded), V(Unavailable), V(Degraded) or null.
+          type: str
+    hpas:
+      description: HorizontalPodAutoscalers, by name.
+      type: list
+      elements: dict
+      returned: with V(hpas) in O(include)
+      contains:
+        name:
+          description: Name.
+          type: str
+        namespace:
+          description: Namespace.
+          type: str
+        target:
+          description: The scale target, C(Kind/name).
+          type: str
+        min_replicas:
+          description: Lower bound.
+          type: int
+        max_replicas:
+          description: Upper bound.
+          type: int
+        current_replicas:
+          description: Replicas now.
+          type: int
+        desired_replicas:
+          description: Replicas the HPA last computed.
+          type: int
+        at_max:
+          description: Whether the current replicas reached the maximum.
+          type: bool
+        able_to_scale:
+          description: The C(AbleToScale) condition (null when absent).
+          type: bool
+        scaling_active:
+          description: The C(ScalingActive) condition (false when the HPA cannot read its metrics).
+          type: bool
+        scaling_limited:
+          description: The C(ScalingLimited) condition.
+          type: bool
+        scaling_active_reason:
+          description: Reason of the C(ScalingActive) condition.
+          type: str
+        message:
+          description: Message of the condition behind the problem, or of C(ScalingActive).
+          type: str
+        metrics:
+          description: Per metric, C(type), C(name), C(target_utilization), C(current_utilization), C(target_value), C(current_value).
+          type: list
+          elements: dict
+        severity:
+          description: V(warning) or null.
+          type: str
+        problem:
+          description: V(AtMaxReplicas), the reason of a false C(AbleToScale) or C(ScalingActive), or null.
+          type: str
+    events:
+      description:
+        - Warning events seen within O(events_max_age), newest first, each with C(namespace), C(kind), C(name),
+          C(reason), C(message), C(count), C(last_seen) and C(age_seconds).
+      type: list
+      elements: dict
+      returned: with V(events) in O(include)
+    resources:
+      description:
+        - C(pods), one row per running pod with C(name), C(namespace), C(workload), C(cpu_usage_millicores),
+          C(cpu_request_millicores), C(cpu_limit_millicores), C(cpu_percent) (of the limit), C(cpu_request_percent),
+          C(memory_usage_bytes), C(memory_request_bytes), C(memory_limit_bytes), C(memory_percent),
+          C(memory_request_percent), C(severity), C(problem), C(message); usage fields are null without metrics.
+        - C(without_requests), C(without_limits), C(with_metrics) and C(over_threshold) count those pods.
+      type: dict
+      returned: with V(resources) in O(include)
+metrics:
+  description: Whether the metrics API answered, and if not why. C(available) is null when V(resources) was not asked for.
+  returned: always
+  type: dict
+  sample: {available: false, reason: "the metrics API (metrics.k8s.io) is not served by this cluster (no metrics-server)"}
+api_calls:
+  description: Number of list requests made.
+  returned: always
+  type: int
+  sample: 15
+duration_seconds:
+  description: Wall time of the requests and classification, connection set-up excluded.
+  returned: always
+  type: float
+  sample: 0.21
+"""
+
+import copy
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sre.runbooks.plugins.module_utils import k8s_health as health
+from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils.k8s import K8S_COMMON_ARGS, KubeError, connect
+
+MAX_WORKERS = 8
+# Answers of the metrics API that mean "no metrics here", not "the check failed".
+METRICS_UNAVAILABLE = {
+    404: "the metrics API (metrics.k8s.io) is not served by this cluster (no metrics-server)",
+    503: "the metrics API (metrics.k8s.io) is registered but its server does not answer",
+    403: "reading the metrics API (metrics.k8s.io) is forbidden for this user",
+}
+
+
+def argument_spec():
+    spec = copy.deepcopy(K8S_COMMON_ARGS)
+    spec.update(
+        namespaces={"type": "list", "elements": "str", "default": []},
+        include={"type": "list", "elements": "str", "choices": list(health.SECTIONS),
+                 "default": ["pods", "workloads", "hpas"]},
+        thresholds={"type": "dict", "default": {}, "options": {
+            "restarts": {"type": "int", "default": health.DEFAULT_THRESHOLDS["restarts"]},
+            "pending_seconds": {"type": "int", "default": health.DEFAULT_THRESHOLDS["pending_seconds"]},
+            "cpu_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["cpu_percent"]},
+            "cpu_critical_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["cpu_critical_percent"]},
+            "memory_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["memory_percent"]},
+            "memory_critical_percent": {"type": "float",
+                                        "default": health.DEFAULT_THRESHOLDS["memory_critical_percent"]},
+        }},
+        all_pods={"type": "bool", "default": False},
+        events_max_age={"type": "str", "default": "1h"},
+        events_limit={"type": "int", "default": 20},
+    )
+    return spec
+
+
+def check_options(params):
+    """Normalised options (namespaces, sections, thresholds, event window); raise HealthInputError."""
+    namespaces = []
+    for name in params["namespaces"] or []:
+        name = health.check_namespace_name(name.strip() if isinstance(name, str) else name)
+        if name not in namespaces:
+            namespaces.append(name)
+    sections = [s for s in health.SECTIONS if s in (params["include"] or [])]
+    if not sections:
+        raise health.HealthInputError("include must name at least one of " + ", ".join(health.SECTIONS) + ".")
+    try:
+        max_age = parse_interval(params["events_max_age"], "events_max_age")
+    except IntervalError as exc:
+        raise health.HealthInputError(str(exc)) from None
+    if params["events_limit"] < 1:
+        raise health.HealthInputError(f"events_limit must be at least 1, not {params['events_limit']}.")
+    return {"namespaces": namespaces, "sections": sections, "thresholds": health.merge_thresholds(params["thresholds"]),
+            "events_max_age": max_age}
+
+
+class HealthReader:
+    """Lists what the sections need, in parallel, and classifies it per namespace."""
+
+    def __init__(self, api, options, params):
+        self.api = api
+        self.options = options
+        self.params = params
+        self.calls = 0
+        self.metrics = {"available": None, "reason": None}
+
+    def _list(self, kind, namespace):
+        field_selector = "type=Warning" if kind == "Event" else None
+        return self.api.list(kind, namespace, field_selector=field_selector)["items"]
+
+    def existing_namespaces(self):
+        """Names of all namespaces, or None when listing them is forbidden (a namespaced service account)."""
+        self.calls += 1
+        try:
+            items = self.api.list("Namespace")["items"]
+        except KubeError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        return {(item.get("metadata") or {}).get("name") for item in items}
+
+    def fetch(self, namespaces, kinds):
+        """{(namespace or None, kind): items}; PodMetrics failures that mean "no metrics" become RV(metrics)."""
+        jobs = [(ns, kind) for ns in (namespaces or [None]) for kind in kinds]
+        self.calls += len(jobs)
+        results = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
+            futures = [(job, pool.submit(self._list, job[1], job[0])) for job in jobs]
+            first_error = None
+            for job, future in futures:
+                try:
+                    results[job] = future.result()
+                except KubeError as exc:
+                    if job[1] == "PodMetrics" and exc.status in METRICS_UNAVAILABLE:
+                        self.metrics = {"available": False, "reason": METRICS_UNAVAILABLE[exc.status]}
+                        results[job] = []
+                    elif first_error is None:
+                        first_error = exc
+        if first_error is not None:
+            raise first_error
+        if "PodMetrics" in kinds and self.metrics["available"] is None:
+            self.metrics["available"] = True
+        return results
+
+    def run(self):
+        options = self.options
+        started = time.monotonic()
+        now = time.time()
+        namespaces = options["namespaces"]
+        existing = self.existing_namespaces()
+        kinds = health.kinds_for(options["sections"])
+        wanted = [ns for ns in namespaces if existing is None or ns in existing]
+        fetched = self.fetch(wanted, kinds) if (wanted or not namespaces) else {}
+        if namespaces:
+            grouped = {ns: {kind: fetched.get((ns, kind), []) for kind in kinds} for ns in namespaces}
+        else:  # cluster-wide lists, split by namespace
+            names = set(existing or ())
+            for (_ns, kind), items in fetched.items():
+                names.update((item.get("metadata") or {}).get("namespace") for item in items)
+            names.discard(None)
+            grouped = {ns: {kind: [] for kind in kinds} for ns in sorted(names)}
+            for (_ns, kind), items in fetched.items():
+                for item in items:
+                    ns = (item.get("metadata") or {}).get("namespace")
+                    if ns in grouped:
+                        grouped[ns][kind].append(item)
+        reports, problems = {}, []
+        for ns, objects in grouped.items():
+            exists = None if existing is None else ns in existing
+            report, found = health.namespace_report(
+                ns, objects, now, options["thresholds"], options["sections"], exists=exists,
+                all_pods=self.params["all_pods"], events_max_age=options["events_max_age"],
+                events_limit=self.params["events_limit"], metrics_available=bool(self.metrics["available"]))
+            reports[ns] = report
+            problems.extend(found)
+        problems = health.sort_problems(problems)
+        return {"changed": False, "namespaces": reports, "problems": problems,
+                "summary": health.summary(reports, problems), "metrics": self.metrics,
+                "api_calls": self.calls, "duration_seconds": round(time.monotonic() - started, 3)}
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        options = check_options(module.params)
+    except health.HealthInputError as exc:
+        module.fail_json(msg=str(exc))
+    api = connect(module)
+    try:
+        result = HealthReader(api, options, module.params).run()
+    except KubeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""playbooks/daily_health_check.yml with inventories/local, against the harness services, the local
+Kubernetes control plane and the platform sandbox.
+
+The test's own namespace holds a healthy Deployment and a crash-looping one; the run is pointed at
+it (and at the always-present ``postgres`` database) with extra vars, everything else comes from
+the inventory. The run is ``--check``: it must change nothing, on the cluster or in the recap,
+still write the reports, and fail by the default ``health_check_fail_on`` (critical).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.harness.services import service_env
+from tests.platform_sandbox.control import SandboxError, start_sandbox, stop_sandbox
+
+kubernetes = pytest.importorskip("kubernetes")
+from kubernetes import client as k8s  # noqa: E402
+from kubernetes import config as k8s_config  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+HOST = "platform-cluster"  # the kubernetes host of inventories/local, where the play runs
+
+
+def wait_until(predicate, what, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+    return result
+
+
+def deployment(name, image, replicas):
+    return {"metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """The platform sandbox: health endpoints and the SLO endpoint of inventories/local's sre_platform."""
+    try:
+        running = start_sandbox(tmp_path / "sandbox", run_seconds=30.0)
+    except SandboxError as exc:
+        pytest.fail(f"platform sandbox could not start: {exc}")
+    try:
+        yield running
+    finally:
+        stop_sandbox(running)
+
+
+@pytest.fixture
+def namespace(k8s_cluster):
+    configuration = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=str(k8s_cluster.kubeconfig), client_configuration=configuration)
+    with k8s.ApiClient(configuration) as api_client:
+        core, apps = k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
+        name = f"hc-playbook-{uuid.uuid4().hex[:6]}"
+        core.create_namespace({"metadata": {"name": name}})
+        try:
+            apps.create_namespaced_deployment(name, deployment("web", "web:1", 2))
+            apps.create_namespaced_deployment(name, deployment("worker", "worker:crashloop", 1))
+
+            def settled():
+                pods = core.list_namespaced_pod(name).items
+                crashing = [p for p in pods for s in p.status.container_statuses or []
+                            if s.state.waiting and s.state.waiting.reason == "CrashLoopBackOff"]
+                ready = [p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+                return len(crashing) == 1 and len(ready) == 2 and pods
+
+            wait_until(settled, "one crash-looping and two ready pods")
+            yield {"name": name, "core": core, "apps": apps}
+        finally:
+            core.delete_namespace(name)
+
+
+def snapshot(ns):
+    """What a read-only run must not change: the Deployments' generations and specs, the pod names."""
+    deployments = {d.metadata.name: (d.metadata.generation, str(d.spec.template))
+                   for d in ns["apps"].list_namespaced_deployment(ns["name"]).items}
+    pods = sorted(p.metadata.name for p in ns["core"].list_namespaced_pod(ns["name"]).items)
+    return deployments, pods
+
+
+def run_playbook(env, extra, check):
+    """(returncode, changed, failed, output) of one run."""
+    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
+               "playbooks/daily_health_check.yml", "-e", json.dumps(extra)] + (["--check"] if check else [])
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    output = proc.stdout + proc.stderr
+    recap = re.search(rf"{HOST}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    assert recap, output[-6000:]
+    return proc.returncode, int(recap.group(2)), int(recap.group(4)), output
+
+
+def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox, tmp_path):
+    """One --check run (the role's real runs, twice, are the molecule scenario's converge and idempotence)."""
+    report_dir = tmp_path / "reports"
+    env = dict(os.environ, **service_env(services), **sandbox.env(),
+               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), SRE_REPORT_DIR=str(report_dir),
+               SRE_BACKUP_DIR=str(tmp_path / "backups"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    extra = {"health_check_namespaces": [namespace["name"]], "health_check_postgres_database": "postgres",
+             "health_check_backup_s3": {}}
+    before = snapshot(namespace)
+
+    # The default health_check_fail_on (critical) fails the play on the crash-looping Deployment,
+    # after the reports are written; nothing changed, on the cluster or in the recap.
+    returncode, changed, failed, output = run_playbook(env, extra, check=True)
+    assert returncode != 0 and failed == 1 and changed == 0, output[-6000:]
+    assert "Health check failed (health_check_fail_on=critical): H1 " in output
+    assert snapshot(namespace) == before
+    result = json.loads((report_dir / f"health_check-{HOST}.json").read_text())
+    assert (report_dir / f"health_check-{HOST}.md").read_text().startswith("# Daily health check: local")
+    assert result["check_mode"] is True and result["environment"] == "local"
+    assert result["status"] == "critical" and result["failed"] is True
+    checks = {c["check"]: c for c in result["checks"]}
+    assert [c["id"] for c in result["checks"]] == ["H1", "H6", "H8", "H7", "H2", "H3", "H4", "H5", "H9"]
+    assert sorted(result["failing_checks"]) == sorted(c["id"] for c in result["checks"] if c["status"] == "critical")
+
+    # H1 names exactly the crash-looping Deployment and its pod, with the reason.
+    [worker_pod] = [p.metadata.name for p in namespace["core"].list_namespaced_pod(namespace["name"]).items
+                    if p.metadata.name.startswith("worker-")]
+    problems = {(p["kind"], p["name"], p["reason"]) for p in checks["pods"]["details"]["problems"]}
+    assert problems == {("Pod", worker_pod, "CrashLoopBackOff"), ("Deployment", "worker", "Unavailable")}
+    assert checks["pods"]["status"] == "critical"
+    assert checks["pods"]["details"]["pod_counts"][namespace["name"]]["total"] == 3
+
+    # The servers of the harness answer; the platform sandbox serves the health endpoints.
+    assert checks["postgres"]["status"] == "ok" and checks["redis"]["status"] == "ok"
+    assert checks["endpoints"]["status"] == "ok"
+    assert [e["url"] for e in checks["endpoints"]["details"]["endpoints"]][0] == (
+        sandbox.v2_url + "/api/v1/health/status")
+    assert checks["slo"]["details"]["source"] == "endpoint"
+    # No HPA in the namespace; no metrics-server and no logs in the local cluster; no backup yet.
+    assert checks["hpa"]["status"] == "ok"
+    assert checks["resources"]["status"] == "unavailable" and checks["logs"]["status"] == "unavailable"
+    assert checks["backups"]["status"] == "critical" and checks["backups"]["summary"].startswith("no backup of postgres")

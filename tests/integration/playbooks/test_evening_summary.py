@@ -1,0 +1,99 @@
+"""playbooks/evening_summary.yml with inventories/local, against a private Prometheus loaded with a
+day of generated platform traffic whose exact numbers are known (tests/integration/slo/history.py).
+
+The history is written with promtool before Prometheus starts, with samples at exactly the start
+and the end of the summarized day, so increase() is exact and the report's numbers can be compared
+with the analytic ones. --check first (reads, writes the reports, changes nothing), then a real run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness.services import ServiceError, _stop_pid, start_prometheus
+from tests.integration.slo.history import DAY, History, openmetrics
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+HOST = "platform-api"  # the platform host of inventories/local, where the play runs
+
+
+@pytest.fixture(scope="module")
+def day_of_traffic(tmp_path_factory):
+    """{"url", "end", "history"}: Prometheus holding the 26 hours of V2/V1 traffic before ``end``."""
+    run_dir = Path(tmp_path_factory.mktemp("summary-prometheus"))
+    end = int(time.time()) // 60 * 60 - 120
+    stamps = sorted(set(range(end - 26 * 3600, end + 1, 600)) | {end - DAY, end - 2 * 3600, end})
+    source = run_dir / "history.om"
+    source.write_text(openmetrics(end, stamps))
+    data = run_dir / "prometheus" / "data"
+    data.mkdir(parents=True)
+    result = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
+    try:
+        prom = start_prometheus(run_dir)
+    except ServiceError as exc:
+        pytest.fail(f"prometheus could not start: {exc}")
+    try:
+        yield {"url": prom["url"], "end": end, "history": History(end)}
+    finally:
+        _stop_pid(prom["pid"])
+
+
+def run_playbook(env, extra, check):
+    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
+               "playbooks/evening_summary.yml", "-e", json.dumps(extra)] + (["--check"] if check else [])
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    recap = re.search(rf"{HOST}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    assert proc.returncode == 0 and recap, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return int(recap.group(2))
+
+
+def test_evening_summary_playbook(day_of_traffic, tmp_path):
+    end, history = day_of_traffic["end"], day_of_traffic["history"]
+    report_dir = tmp_path / "reports"
+    env = dict(os.environ, PROMETHEUS_URL=day_of_traffic["url"], SRE_REPORT_DIR=str(report_dir),
+               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+    # Check mode, for a calendar day (yesterday's midnight-to-midnight window): reads and reports only.
+    date = time.strftime("%Y-%m-%d", time.gmtime(end - DAY))
+    assert run_playbook(env, {"health_check_summary_date": date}, check=True) == 0
+    by_date = json.loads((report_dir / f"evening_summary-{HOST}-{date}.json").read_text())
+    assert by_date["check_mode"] is True and by_date["date"] == date
+    assert by_date["window_start"] == f"{date}T00:00:00Z" and by_date["window_end"].endswith("T00:00:00Z")
+
+    # The 24 hours before `end`, where the numbers are known exactly.
+    assert run_playbook(env, {"health_check_summary_end": end, "health_check_summary_selector": 'api="v2"',
+                              "health_check_summary_report_name": "summary"}, check=False) == 0
+    report = json.loads((report_dir / "summary.json").read_text())
+    assert report["status"] == "ok" and report["error"] is None and report["environment"] == "local"
+    metrics = {m["name"]: m for m in report["metrics"]}
+    counts = history.counts(DAY)
+    assert metrics["requests_total"]["value"] == pytest.approx(counts["total"], rel=1e-6)
+    assert metrics["errors_total"]["value"] == pytest.approx(counts["errors"], rel=1e-6)
+    assert metrics["error_rate"]["value"] == pytest.approx(100 * history.error_ratio(DAY), abs=1e-3)
+    assert metrics["success_rate"]["value"] == pytest.approx(100 - 100 * history.error_ratio(DAY), abs=1e-3)
+    assert metrics["response_time_p95"]["value"] == pytest.approx(1000 * history.quantile(DAY, 0.95), rel=1e-3)
+    assert metrics["response_time_p95"]["unit"] == "ms" and metrics["requests_total"]["section"] == "Processing"
+    # The generated history has no duration _sum, Kafka, Redis exporter or OpenAI series: "no data".
+    assert [n for n, m in metrics.items() if m["value"] is None] == [
+        "avg_processing_time", "kafka_messages", "redis_operations", "openai_calls"]
+    assert "query" not in metrics["requests_total"]
+
+    # The day's SLOs: the 2 % incident of the last two hours breaches the 0.1 % error-rate objective.
+    slo = {o["name"]: o for o in report["slo"]["objectives"]}
+    assert report["slo"]["status"] == "breached" and slo["error_rate"]["status"] == "breached"
+    assert slo["availability"]["requests"] == pytest.approx(counts["total"], rel=1e-6)
+    markdown = (report_dir / "summary.md").read_text()
+    assert "## Errors" in markdown and "Kafka messages processed: no data" in markdown
