@@ -35,7 +35,8 @@ PACKAGES = {
     "redis-server": "redis-server",
     "prometheus": "prometheus",
     "promtool": "prometheus",
-    # Not a service: ansible-test sanity's shellcheck test needs it.
+    # Not services: pg_backup's zstd compression, and ansible-test sanity's shellcheck test.
+    "zstd": "zstd",
     "shellcheck": "shellcheck",
 }
 

@@ -571,7 +571,7 @@ class Platform:
             sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _BUCKET_COLUMNS)
             self.db.execute(
                 f"INSERT INTO traffic (api, minute, requests, errors, {', '.join(_BUCKET_COLUMNS)}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in _BUCKET_COLUMNS)}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' for _column in _BUCKET_COLUMNS)}) "
                 f"ON CONFLICT(api, minute) DO UPDATE SET requests = requests + excluded.requests, "
                 f"errors = errors + excluded.errors, {sets}",
                 [api, minute, requests, errors, *buckets])

@@ -3,3 +3,5 @@
 from __future__ import annotations
 
 from tests.platform_sandbox.fixtures import platform_sandbox  # noqa: F401 - re-exported fixture
+
+__all__ = ["platform_sandbox"]

@@ -12,13 +12,12 @@ import socket
 import pytest
 
 from tests.integration.module_batch import run_module_batch
-from tests.integration.module_runner import run_module
 
 pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.experiment_promote"
 GOOD = {"accuracy": 0.97, "error_rate": 0.004, "latency_p95_ms": 1200, "sample_count": 400}
-WEAK = dict(GOOD, accuracy=0.92)
+WEAK = {**GOOD, "accuracy": 0.92}
 
 
 def _experiment(sandbox, name, **metrics):
@@ -33,7 +32,7 @@ def _experiment(sandbox, name, **metrics):
 
 
 def _actions(sandbox, exp_id, action):
-    return [e for e in sandbox.get("v1", f"/api/v1/audit/events?experiment_id={exp_id}&action={action}")["events"]]
+    return list(sandbox.get("v1", f"/api/v1/audit/events?experiment_id={exp_id}&action={action}")["events"])
 
 
 def test_passing_gates_promote_once(platform_sandbox):
@@ -113,8 +112,8 @@ def test_forced_inconclusive_and_refused(platform_sandbox):
     """Force past failing gates; too few samples; looser client gates than the platform's criteria (its 422 wins)."""
     sandbox = platform_sandbox
     forced_id = _experiment(sandbox, "Forced", **WEAK)
-    quiet_id = _experiment(sandbox, "Quiet", **dict(GOOD, sample_count=40))
-    slow_id = _experiment(sandbox, "Slow", **dict(GOOD, latency_p95_ms=2600))
+    quiet_id = _experiment(sandbox, "Quiet", **{**GOOD, "sample_count": 40})
+    slow_id = _experiment(sandbox, "Slow", **{**GOOD, "latency_p95_ms": 2600})
     conn = sandbox.module_args()
     quiet, slow, forced = run_module_batch(MODULE, [
         {"args": {"experiment_id": quiet_id, **conn}},
@@ -168,8 +167,8 @@ BAD_IDS = [
 
 
 def test_bad_ids_are_one_sentence(platform_sandbox):
-    results = run_module_batch(MODULE, [{"args": {**args, **platform_sandbox.module_args()}} for args, _ in BAD_IDS])
-    for result, (_, message) in zip(results, BAD_IDS):
+    results = run_module_batch(MODULE, [{"args": {**args, **platform_sandbox.module_args()}} for args, _message in BAD_IDS])
+    for result, (_args, message) in zip(results, BAD_IDS):
         assert result.failed and not result.changed
         assert result["msg"] == message.format(v1=platform_sandbox.v1_url)
         assert "Traceback" not in result.output

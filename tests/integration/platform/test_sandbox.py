@@ -136,7 +136,7 @@ def test_metrics_pass_promtool_and_scrape_targets_are_file_sd(platform_sandbox):
 
 def test_injected_faults_are_exact_and_clearable(platform_sandbox):
     platform_sandbox.inject_fault(api="v2", path="/api/v1/health/status", error_ratio=0.25, error_status=502)
-    codes = [platform_sandbox.call("v2", "GET", "/api/v1/health/status")[0] for _ in range(8)]
+    codes = [platform_sandbox.call("v2", "GET", "/api/v1/health/status")[0] for _attempt in range(8)]
     assert codes == [200, 200, 200, 502, 200, 200, 200, 502]
     platform_sandbox.clear_faults()
     assert platform_sandbox.call("v2", "GET", "/api/v1/health/status")[0] == 200

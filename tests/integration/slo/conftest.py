@@ -17,6 +17,8 @@ from tests.harness.services import ServiceError, _stop_pid, start_prometheus
 from tests.integration.slo.history import History, openmetrics
 from tests.platform_sandbox.fixtures import platform_sandbox  # noqa: F401 - re-exported fixture
 
+__all__ = ["platform_sandbox"]
+
 
 @pytest.fixture(scope="module")
 def prometheus_history(tmp_path_factory):

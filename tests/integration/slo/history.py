@@ -105,7 +105,7 @@ def timestamps(end):
         stamps.update(range(end - newer, end - older - 1, -step))
         newer = older
     stamps.update(end - w for w in WINDOW_EDGES)
-    for ago_start, ago_end, _ in INCIDENTS:
+    for ago_start, ago_end, _phase in INCIDENTS:
         stamps.update((end - ago_start, end - ago_end))
     return sorted(t for t in stamps if t >= end - SPAN)
 
@@ -132,14 +132,14 @@ def openmetrics(end, stamps=None):
     out.write("# HELP platform_http_requests HTTP requests served.\n# TYPE platform_http_requests counter\n")
     for api, code in (("v2", "200"), ("v2", "500"), ("v1", "200"), ("v1", "500")):
         labels = f'{{api="{api}",code="{code}",method="GET",route="/api/v1/health/status"}}'
-        for t, (total, errors, _) in zip(stamps, v2):
+        for t, (total, errors, _le) in zip(stamps, v2):
             if api == "v1":
                 errors = total * V1["error_ratio"]
             value = errors if code == "500" else total - errors
             out.write(f"platform_http_requests_total{labels} {value:.6f} {t}\n")
     out.write("# HELP platform_http_request_duration_seconds Time to serve HTTP requests.\n"
               "# TYPE platform_http_request_duration_seconds histogram\n")
-    for t, (total, _, le) in zip(stamps, v2):
+    for t, (total, _errors, le) in zip(stamps, v2):
         for bound, count in zip(BOUNDS, le):
             out.write(f'platform_http_request_duration_seconds_bucket{{api="v2",le="{bound:g}"}} {count:.6f} {t}\n')
         out.write(f'platform_http_request_duration_seconds_bucket{{api="v2",le="+Inf"}} {total:.6f} {t}\n')

@@ -60,7 +60,7 @@ def _expected_ratio_objective(history, window, allowed):
 
 
 def test_availability_budget_and_burn_rates_match_the_history(checked):
-    real, _, history = checked
+    real, _check, history = checked
     got = _by_name(real)["availability"]
     ratio, burns = _expected_ratio_objective(history, "30d", 0.001)
     counts = history.counts(30 * DAY)
@@ -85,7 +85,7 @@ def test_availability_budget_and_burn_rates_match_the_history(checked):
 
 
 def test_factors_scale_with_the_slo_window(checked):
-    real, _, history = checked
+    real, _check, history = checked
     got = _by_name(real)["availability-7d"]
     assert [a["factor"] for a in got["burn_rates"]] == pytest.approx([3.36, 1.4, 0.7, 0.1 * 168 / 72], abs=1e-6)
     assert got["error_ratio"] == pytest.approx(history.error_ratio(7 * DAY), rel=REL)
@@ -93,7 +93,7 @@ def test_factors_scale_with_the_slo_window(checked):
 
 
 def test_error_rate_breached_with_negative_budget(checked):
-    real, _, history = checked
+    real, _check, history = checked
     got = _by_name(real)["error-rate-strict"]
     ratio = history.error_ratio(30 * DAY)
     assert got["actual"] == pytest.approx(ratio * 100, rel=REL)
@@ -107,7 +107,7 @@ def test_error_rate_breached_with_negative_budget(checked):
     ("latency-p99", 0.99, 1.0, "breached"),
 ])
 def test_latency_quantile_and_budget_from_the_histogram(checked, name, quantile, threshold, status):
-    real, _, history = checked
+    real, _check, history = checked
     got = _by_name(real)[name]
     allowed = 1 - quantile
     assert got["actual"] == pytest.approx(history.quantile(30 * DAY, quantile), rel=REL)
@@ -121,7 +121,7 @@ def test_latency_quantile_and_budget_from_the_histogram(checked, name, quantile,
 
 
 def test_raw_promql_gives_the_same_numbers(checked):
-    real, _, _ = checked
+    real, _check, _history = checked
     objectives = _by_name(real)
     raw, generated = objectives["availability-raw"], objectives["availability"]
     assert raw["error_budget"] == generated["error_budget"]
@@ -129,7 +129,7 @@ def test_raw_promql_gives_the_same_numbers(checked):
 
 
 def test_empty_data_follows_the_no_data_policy(checked):
-    real, _, _ = checked
+    real, _check, _history = checked
     objectives = _by_name(real)
     assert objectives["no-traffic"]["status"] == "inconclusive" and objectives["no-traffic"]["no_data"] is True
     assert objectives["no-traffic"]["actual"] is None
@@ -140,7 +140,7 @@ def test_empty_data_follows_the_no_data_policy(checked):
 
 
 def test_breaches_fail_the_task_and_check_mode_reports_the_same(checked):
-    real, check, _ = checked
+    real, check, _history = checked
     assert real.failed and not real.changed
     assert sorted(real["failed_objectives"]) == ["error-rate-strict", "latency-p99", "no-traffic-strict"]
     assert real["msg"].startswith("SLO check failed: ")

@@ -61,7 +61,7 @@ def matches(labels, selector):
     if not selector:
         return True
     for part in selector.split(","):
-        key, _, value = part.partition("=")
+        key, _sep, value = part.partition("=")
         if labels.get(key) != value:
             return False
     return True
@@ -117,7 +117,7 @@ class FakeKube:
 
     def list(self, kind, namespace=None, label_selector=None, field_selector=None):
         self.calls.append(("list", kind, label_selector))
-        items = [copy.deepcopy(obj) for (k, ns, _), obj in sorted(self.objects.items())
+        items = [copy.deepcopy(obj) for (k, ns, _name), obj in sorted(self.objects.items())
                  if k == kind and ns == namespace and matches(obj["metadata"].get("labels") or {}, label_selector)]
         if field_selector:
             name = field_selector.split("=", 1)[1]

@@ -74,7 +74,7 @@ class FakeV1:
         return 500, {"error": {"code": "internal_error", "message": "unrouted"}}
 
     def posts(self):
-        return [(m, p) for m, p, _ in self.calls if m == "POST"]
+        return [(m, p) for m, p, _body in self.calls if m == "POST"]
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_experiment_create_and_run(fake, check):
     if check:
         assert fake.posts() == [] and result["experiment"] is None
     else:
-        assert [p for _, p in fake.posts()][0] == "/api/v1/experiments/create"
+        assert [p for _method, p in fake.posts()][0] == "/api/v1/experiments/create"
         assert result["experiment"]["status"] == "completed" and result["metrics"] == GOOD
 
 

@@ -163,7 +163,7 @@ def test_set_image_check_mode_reports_without_patching(kube):
 def test_set_image_patches_images_and_change_cause_then_second_run_is_unchanged(kube):
     result = run({"action": "set_image", "images": {"app": "web:3"}, "change_cause": "v3"})
     assert result["changed"] is True and result["rolled_back"] is False
-    _, kind, name, patch_type, body = kube.mutations()[0]
+    _verb, kind, name, patch_type, body = kube.mutations()[0]
     assert (kind, name, patch_type) == ("Deployment", "web", "strategic")
     assert body == {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:3"}]}}},
                     "metadata": {"annotations": {"kubernetes.io/change-cause": "v3"}}}
@@ -181,7 +181,7 @@ def test_undo_to_previous_replaces_template_keeps_annotations_and_restores_cause
     assert result["changed"] is True
     entry = result["rollouts"][0]
     assert entry["to_revision"] == 1 and entry["images"] == {"app": "web:1"}
-    _, _, _, patch_type, ops = kube.mutations()[0]
+    _verb, _kind, _name, patch_type, ops = kube.mutations()[0]
     assert patch_type == "json"
     assert ops[0]["op"] == "replace" and ops[0]["path"] == "/spec/template"
     assert "pod-template-hash" not in ops[0]["value"]["metadata"]["labels"]
@@ -379,7 +379,7 @@ def test_status_with_auto_rollback_goes_to_the_previous_revision(kube, scripted)
     assert result["msg"].startswith("Deployment shop/web rollout failed: it exceeded its progress deadline (600s); "
                                     "rolled back to revision 1 (app=web:1)")
     assert kube.mutations()[0][4][1] == {"op": "add", "path": "/metadata/annotations/kubernetes.io~1change-cause",
-                                          "value": "v1"}
+                                         "value": "v1"}
 
 
 def test_check_mode_never_rolls_back(kube, scripted):

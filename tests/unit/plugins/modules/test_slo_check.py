@@ -73,13 +73,13 @@ def prometheus(monkeypatch):
 def test_default_objectives_and_generated_promql(prometheus):
     result = run({"prometheus_url": "http://prom:9090", "selector": 'api="v2"', "evaluation_time": "1700000000"})
     assert [o["name"] for o in result["objectives"]] == ["availability", "error_rate", "latency_p95"]
-    queries = {expr for expr, _ in prometheus}
+    queries = {expr for expr, _at in prometheus}
     assert 'sum(increase(platform_http_requests_total{api="v2"}[30d]))' in queries
     assert 'sum(increase(platform_http_requests_total{api="v2",code=~"5.."}[5m]))' in queries
     assert 'sum by (le) (increase(platform_http_request_duration_seconds_bucket{api="v2"}[1h]))' in queries
     assert ('histogram_quantile(0.95, sum by (le) (rate(platform_http_request_duration_seconds_bucket{api="v2"}[30d])))'
             in queries)
-    assert {at for _, at in prometheus} == {1700000000.0}
+    assert {at for _expr, at in prometheus} == {1700000000.0}
     # Each distinct query once: 8 windows x 2 for each ratio objective, 8 + 1 for latency.
     assert result["queries"] == len(queries) == 16 + 9
     availability, error_rate, latency = result["objectives"]
@@ -153,7 +153,7 @@ def test_endpoint_source(monkeypatch):
     monkeypatch.setattr(slo_check, "exchange", fake)
     result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001/"})
     assert seen == ["http://v2:8001/api/v1/health/slo?windows=30d,1h,5m,6h,30m,1d,2h,3d&window=30d"]
-    availability, _, latency = result["objectives"]
+    availability, _error_rate, latency = result["objectives"]
     assert availability["error_ratio"] == pytest.approx(0.0005)
     assert availability["burn_rates"][0]["long_burn_rate"] == pytest.approx(20)
     assert latency["error_ratio"] == pytest.approx(0.01)
@@ -177,7 +177,7 @@ def test_probe_source(monkeypatch):
     monkeypatch.setattr(slo_check, "exchange", fake)
     result = run({"source": "probe", "probe": {"url": "http://x/health", "count": 10, "concurrency": 1},
                   "objectives": [{"name": "avail", "target": 40}, {"name": "fast", "sli": "latency", "target": 0.1,
-                                                                    "quantile": 0.5}], "fail_on": "never"})
+                                                                   "quantile": 0.5}], "fail_on": "never"})
     probe = result["probe"]
     assert probe["count"] == 10 and probe["errors"] == 4 and probe["status_codes"] == {"200": 6, "503": 2, "error": 2}
     avail, fast = result["objectives"]
@@ -188,7 +188,7 @@ def test_probe_source(monkeypatch):
 
 def test_selectors_with_or_without_braces(prometheus):
     run({"objectives": [{"name": "plain"}, {"name": "braced", "prometheus": {"selector": '{job="api"}', "metric": "x_total"}}]})
-    queries = {expr for expr, _ in prometheus}
+    queries = {expr for expr, _at in prometheus}
     assert "sum(increase(platform_http_requests_total[30d]))" in queries
     assert 'sum(increase(platform_http_requests_total{code=~"5.."}[30d]))' in queries
     assert 'sum(increase(x_total{job="api",code=~"5.."}[1h]))' in queries
