@@ -18,7 +18,29 @@ def summarize_db_maintenance(data: dict) -> list[str]:
     return lines
 
 
-SUMMARIZERS = {"db_maintenance": summarize_db_maintenance}
+def summarize_weekly(data: dict) -> list[str]:
+    lines = [f"weekly maintenance ({data.get('environment')}): "
+             f"{'no part failed' if not data.get('failures') else 'FAILED: ' + ', '.join(f['part'] for f in data['failures'])}"]
+    for job in data.get("jobs") or []:
+        lines.append(f"  jobs: {job.get('succeeded')} succeeded, {job.get('failed')} failed")
+    for backup in data.get("backups") or []:
+        lines.append(f"  backups: {backup.get('made_count')} made, {len(backup.get('pruned') or [])} pruned")
+    for rds in data.get("redis") or []:
+        sweep = rds.get("ttl_sweep") or {}
+        lines.append(f"  redis: {sweep.get('updated', 0)} keys given a TTL")
+    return lines
+
+
+def summarize_health(data: dict) -> list[str]:
+    lines = [f"health check: {data.get('status')}"]
+    for check in data.get("checks") or []:
+        if isinstance(check, dict) and check.get("status") not in ("ok", None):
+            lines.append(f"  {check.get('id', check.get('name'))}: {check.get('status')} - {check.get('summary', '')}")
+    return lines
+
+
+SUMMARIZERS = {"db_maintenance": summarize_db_maintenance, "weekly_maintenance": summarize_weekly,
+               "health_check": summarize_health}
 
 
 def main(report_dir: str) -> int:
