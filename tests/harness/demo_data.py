@@ -55,6 +55,9 @@ def seed_postgres(pg: dict, database: str = "platform") -> None:
                 cur.execute(sql.SQL("INSERT INTO {} (id, payload) SELECT g, jsonb_build_object('n', g, 'h', "
                                     "md5(g::text)) FROM generate_series(1, %s) g").format(ident), (ROWS,))
                 cur.execute(sql.SQL("CREATE INDEX ON {} (created_at)").format(ident))
+        # The EXP runbook's compliance query orders the audit log by its "timestamp" column.
+        cur.execute('ALTER TABLE audit.event_log ADD COLUMN "timestamp" timestamptz NOT NULL DEFAULT now(), '
+                    "ADD COLUMN action text NOT NULL DEFAULT 'experiment.promote'")
         for schema, table, share in BLOATED:
             cur.execute(sql.SQL("DELETE FROM {} WHERE id %% 100 < %s").format(sql.Identifier(schema, table)),
                         (int(share * 100),))
