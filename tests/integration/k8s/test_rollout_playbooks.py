@@ -1,0 +1,270 @@
+"""The rollout role's playbooks (rolling_update, rollback, restart, scale) against the real control plane.
+
+Each test runs ``ansible-playbook -i inventories/local playbooks/<name>.yml`` as an operator would
+(the inventory's ``sre_kubeconfig`` comes from K8S_AUTH_KUBECONFIG), in a namespace of its own, and
+checks the API server's state with the Python client, not only the play's output. kwok makes pods
+Ready at once, and a ``:crashloop`` image crash-loops (tests/k8s/README.md). The SLO gate probes a
+tiny HTTP server on 127.0.0.1 started by the test. No fixed sleeps: setup waits on conditions.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+kubernetes = pytest.importorskip("kubernetes")
+from kubernetes import client as k8s  # noqa: E402
+from kubernetes import config as k8s_config  # noqa: E402
+
+from tests.harness.services import service_env  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+NAME = "web"
+IMAGE_V1 = "registry.example.com/web:1.0.0"
+IMAGE_V2 = "registry.example.com/web:1.1.0"
+IMAGE_V3 = "registry.example.com/web:1.2.0"
+HOST = "platform-cluster"  # the kubernetes group of inventories/local
+WAIT = 60
+
+
+def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
+        time.sleep(interval)
+
+
+def image(ns: str) -> str:
+    return k8s.AppsV1Api().read_namespaced_deployment(NAME, ns).spec.template.spec.containers[0].image
+
+
+def revision(ns: str) -> str:
+    return k8s.AppsV1Api().read_namespaced_deployment(NAME, ns).metadata.annotations["deployment.kubernetes.io/revision"]
+
+
+@pytest.fixture
+def namespace(k8s_cluster):
+    """A namespace with a 3-replica Deployment ``web`` on IMAGE_V1, available."""
+    k8s_config.load_kube_config(config_file=str(k8s_cluster.kubeconfig))
+    core, apps = k8s.CoreV1Api(), k8s.AppsV1Api()
+    ns = f"rollout-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+    labels = {"app": NAME}
+    apps.create_namespaced_deployment(ns, {
+        "metadata": {"name": NAME},
+        "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "app", "image": IMAGE_V1}]}}}})
+
+    def available():
+        dep = apps.read_namespaced_deployment(NAME, ns)
+        return (dep.status.observed_generation == dep.metadata.generation
+                and (dep.status.available_replicas or 0) == 3 and (dep.status.updated_replicas or 0) == 3)
+
+    wait_until(available, f"deployment {ns}/{NAME} to be available")
+    yield ns
+    core.delete_namespace(ns)
+
+
+@pytest.fixture
+def run(k8s_cluster, services, tmp_path):
+    """run(playbook, expect_rc=0, check=False, **vars) -> (changed count, report dict or None, output)."""
+    env = dict(os.environ, **service_env(services))
+    env.update(K8S_AUTH_KUBECONFIG=str(k8s_cluster.kubeconfig), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+               SRE_REPORT_DIR=str(tmp_path / "reports"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+    def _run(playbook: str, expect_rc: int = 0, check: bool = False, **play_vars):
+        vars_file = tmp_path / f"vars-{uuid.uuid4().hex[:6]}.json"
+        vars_file.write_text(json.dumps(play_vars))
+        command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
+                   f"playbooks/{playbook}.yml", "-e", f"@{vars_file}"] + (["--check"] if check else [])
+        proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == expect_rc, output[-8000:]
+        action = play_vars.get("rollout_action") or {"rolling_update": "update"}.get(playbook, playbook)
+        report_file = tmp_path / "reports" / f"rollout-{action}-{HOST}.json"
+        report = json.loads(report_file.read_text()) if report_file.exists() else None
+        recap = re.search(rf"{HOST}\s*:.*changed=(\d+)", output)
+        return (int(recap.group(1)) if recap else -1), report, output
+
+    return _run
+
+
+@pytest.fixture
+def http_server():
+    """start(status) -> URL of a local HTTP server answering every request with that status."""
+    servers = []
+
+    def start(status: int) -> str:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                body = b'{"status": "test"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/health"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def update_vars(ns: str, new_image: str, **extra) -> dict:
+    return {"rollout_deployment": NAME, "rollout_namespace": ns, "rollout_images": {"app": new_image},
+            "rollout_wait_timeout": 60, **extra}
+
+
+def gate(url: str) -> dict:
+    return {"rollout_slo_gate": {"source": "probe", "probe": {"url": url, "count": 10},
+                                 "objectives": [{"name": "probe-availability", "sli": "availability", "target": 99}]}}
+
+
+def test_update_then_idempotent(namespace, run):
+    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2))
+    assert changed > 0 and report["changed"] and not report["rolled_back"]
+    assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert dep.status.available_replicas == 3 and dep.status.updated_replicas == 3
+    assert report["revision_before"] == 1 and report["revision"] == 2 and report["images"] == {"app": IMAGE_V2}
+
+    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2))
+    assert changed == 0 and not report["changed"]
+    assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
+
+
+def test_check_mode_changes_nothing(namespace, run):
+    changed, report, _ = run("rolling_update", check=True, **update_vars(namespace, IMAGE_V2))
+    assert changed > 0 and report["check_mode"] and report["changed"]
+    assert "would be updated" in report["message"]
+    assert image(namespace) == IMAGE_V1 and revision(namespace) == "1"
+
+
+def test_crashloop_is_rolled_back_and_fails_the_play(namespace, run):
+    _, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, "registry.example.com/web:crashloop"))
+    assert "CrashLoopBackOff" in output and "rolled back automatically" in output
+    assert report["rolled_back"] and report["rollback_reason"] == "rollout_failed"
+    assert image(namespace) == IMAGE_V1
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert dep.status.available_replicas == 3
+
+
+def test_slo_gate_breach_undoes_to_the_previous_image(namespace, run, http_server):
+    url = http_server(500)
+    _, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, IMAGE_V2, **gate(url)))
+    assert "SLO gate failed" in output and "SLO probe-availability breached" in output
+    assert "Revision 2 (registry.example.com/web:1.1.0) was rolled back to revision 1" in output
+    # The undo is a new revision (3) with the old pod template, rolled out completely.
+    assert image(namespace) == IMAGE_V1 and revision(namespace) == "3"
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert dep.status.available_replicas == 3 and dep.status.updated_replicas == 3
+    gate_result = report["slo_gate"]
+    assert report["rolled_back"] and report["rollback_reason"] == "slo_gate"
+    assert gate_result["ran"] and not gate_result["passed"] and gate_result["failed_objectives"] == ["probe-availability"]
+    assert gate_result["probe"]["status_codes"] == {"500": 10}
+    assert report["revision_rolled_out"] == 2 and report["revision"] == 3 and report["images"] == {"app": IMAGE_V1}
+
+
+def test_slo_gate_breach_without_failing_the_play(namespace, run, http_server):
+    url = http_server(503)
+    _, report, output = run("rolling_update", **update_vars(namespace, IMAGE_V2, rollout_fail_on_rollback=False, **gate(url)))
+    assert "SLO gate failed" in output and report["rolled_back"]
+    assert image(namespace) == IMAGE_V1
+
+
+def test_slo_gate_pass_keeps_the_new_image(namespace, run, http_server):
+    url = http_server(200)
+    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2, **gate(url)))
+    assert changed > 0 and not report["rolled_back"]
+    assert report["slo_gate"]["ran"] and report["slo_gate"]["passed"] and report["slo_gate"]["status"] == "ok"
+    assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
+
+
+def test_rollback_to_a_revision_prints_history(namespace, run):
+    run("rolling_update", **update_vars(namespace, IMAGE_V2))
+    run("rolling_update", **update_vars(namespace, IMAGE_V3))
+    assert image(namespace) == IMAGE_V3
+
+    changed, report, output = run("rollback", rollout_deployment=NAME, rollout_namespace=namespace, rollout_to_revision=1)
+    assert changed > 0 and f"1 {IMAGE_V1}" in output and f"3 (current) {IMAGE_V3}" in output
+    assert image(namespace) == IMAGE_V1
+    assert report["images_before"] == {"app": IMAGE_V3} and report["images"] == {"app": IMAGE_V1}
+
+    # Without a revision: the one before the current (V3 again).
+    run("rollback", rollout_deployment=NAME, rollout_namespace=namespace)
+    assert image(namespace) == IMAGE_V3
+
+    # A revision that does not exist fails before anything changes.
+    _, _, output = run("rollback", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace, rollout_to_revision=42)
+    assert "has no revision 42" in output
+    assert image(namespace) == IMAGE_V3
+
+
+def test_scale_with_a_wrong_precondition_fails_cleanly(namespace, run):
+    _, report, output = run("scale", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace,
+                            rollout_replicas=5, rollout_current_replicas=2)
+    assert "has 3 replicas, not current_replicas=2; nothing was changed" in output
+    assert report is None
+    assert k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace).spec.replicas == 3
+
+    changed, report, _ = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
+                             rollout_replicas=5, rollout_current_replicas=3)
+    assert changed > 0 and report["scale"] == {"before": 3, "after": 5}
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert dep.spec.replicas == 5 and dep.status.available_replicas == 5
+
+
+def test_hpa_bounds(namespace, run):
+    k8s.AutoscalingV2Api().create_namespaced_horizontal_pod_autoscaler(namespace, {
+        "metadata": {"name": f"{NAME}-hpa"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+                 "minReplicas": 2, "maxReplicas": 10}})
+    changed, report, _ = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
+                             rollout_hpa_min_replicas=4, rollout_hpa_max_replicas=15)
+    assert changed > 0 and report["hpa"]["after"] == {"min_replicas": 4, "max_replicas": 15}
+    hpa = k8s.AutoscalingV2Api().read_namespaced_horizontal_pod_autoscaler(f"{NAME}-hpa", namespace)
+    assert hpa.spec.min_replicas == 4 and hpa.spec.max_replicas == 15
+
+
+def test_rolling_restart(namespace, run):
+    changed, report, _ = run("restart", rollout_deployment=NAME, rollout_namespace=namespace)
+    assert changed > 0 and not report["rolled_back"]
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert "kubectl.kubernetes.io/restartedAt" in dep.spec.template.metadata.annotations
+    assert revision(namespace) == "2" and image(namespace) == IMAGE_V1 and dep.status.available_replicas == 3
+
+
+def test_emergency_restart_scales_to_zero_and_back(namespace, run):
+    uids = {pod.metadata.uid for pod in k8s.CoreV1Api().list_namespaced_pod(namespace).items}
+    changed, report, _ = run("restart", rollout_deployment=NAME, rollout_namespace=namespace,
+                             rollout_restart_mode="emergency")
+    assert changed > 0 and report["mode"] == "emergency" and report["replicas"]["available"] == 3
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert dep.spec.replicas == 3 and dep.status.available_replicas == 3
+    pods = k8s.CoreV1Api().list_namespaced_pod(namespace).items
+    assert pods and not uids & {pod.metadata.uid for pod in pods}
