@@ -146,27 +146,27 @@ def gate(url: str) -> dict:
 
 
 def test_update_then_idempotent(namespace, run):
-    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2))
+    changed, report, _output = run("rolling_update", **update_vars(namespace, IMAGE_V2))
     assert changed > 0 and report["changed"] and not report["rolled_back"]
     assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
     dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
     assert dep.status.available_replicas == 3 and dep.status.updated_replicas == 3
     assert report["revision_before"] == 1 and report["revision"] == 2 and report["images"] == {"app": IMAGE_V2}
 
-    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2))
+    changed, report, _output = run("rolling_update", **update_vars(namespace, IMAGE_V2))
     assert changed == 0 and not report["changed"]
     assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
 
 
 def test_check_mode_changes_nothing(namespace, run):
-    changed, report, _ = run("rolling_update", check=True, **update_vars(namespace, IMAGE_V2))
+    changed, report, _output = run("rolling_update", check=True, **update_vars(namespace, IMAGE_V2))
     assert changed > 0 and report["check_mode"] and report["changed"]
     assert "would be updated" in report["message"]
     assert image(namespace) == IMAGE_V1 and revision(namespace) == "1"
 
 
 def test_crashloop_is_rolled_back_and_fails_the_play(namespace, run):
-    _, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, "registry.example.com/web:crashloop"))
+    _changed, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, "registry.example.com/web:crashloop"))
     assert "CrashLoopBackOff" in output and "rolled back automatically" in output
     assert report["rolled_back"] and report["rollback_reason"] == "rollout_failed"
     assert image(namespace) == IMAGE_V1
@@ -176,7 +176,7 @@ def test_crashloop_is_rolled_back_and_fails_the_play(namespace, run):
 
 def test_slo_gate_breach_undoes_to_the_previous_image(namespace, run, http_server):
     url = http_server(500)
-    _, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, IMAGE_V2, **gate(url)))
+    _changed, report, output = run("rolling_update", expect_rc=2, **update_vars(namespace, IMAGE_V2, **gate(url)))
     assert "SLO gate failed" in output and "SLO probe-availability breached" in output
     assert "Revision 2 (registry.example.com/web:1.1.0) was rolled back to revision 1" in output
     # The undo is a new revision (3) with the old pod template, rolled out completely.
@@ -192,14 +192,14 @@ def test_slo_gate_breach_undoes_to_the_previous_image(namespace, run, http_serve
 
 def test_slo_gate_breach_without_failing_the_play(namespace, run, http_server):
     url = http_server(503)
-    _, report, output = run("rolling_update", **update_vars(namespace, IMAGE_V2, rollout_fail_on_rollback=False, **gate(url)))
+    _changed, report, output = run("rolling_update", **update_vars(namespace, IMAGE_V2, rollout_fail_on_rollback=False, **gate(url)))
     assert "SLO gate failed" in output and report["rolled_back"]
     assert image(namespace) == IMAGE_V1
 
 
 def test_slo_gate_pass_keeps_the_new_image(namespace, run, http_server):
     url = http_server(200)
-    changed, report, _ = run("rolling_update", **update_vars(namespace, IMAGE_V2, **gate(url)))
+    changed, report, _output = run("rolling_update", **update_vars(namespace, IMAGE_V2, **gate(url)))
     assert changed > 0 and not report["rolled_back"]
     assert report["slo_gate"]["ran"] and report["slo_gate"]["passed"] and report["slo_gate"]["status"] == "ok"
     assert image(namespace) == IMAGE_V2 and revision(namespace) == "2"
@@ -220,20 +220,20 @@ def test_rollback_to_a_revision_prints_history(namespace, run):
     assert image(namespace) == IMAGE_V3
 
     # A revision that does not exist fails before anything changes.
-    _, _, output = run("rollback", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace, rollout_to_revision=42)
+    _changed, _report, output = run("rollback", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace, rollout_to_revision=42)
     assert "has no revision 42" in output
     assert image(namespace) == IMAGE_V3
 
 
 def test_scale_with_a_wrong_precondition_fails_cleanly(namespace, run):
-    _, report, output = run("scale", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace,
-                            rollout_replicas=5, rollout_current_replicas=2)
+    _changed, report, output = run("scale", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace,
+                                   rollout_replicas=5, rollout_current_replicas=2)
     assert "has 3 replicas, not current_replicas=2; nothing was changed" in output
     assert report is None
     assert k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace).spec.replicas == 3
 
-    changed, report, _ = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
-                             rollout_replicas=5, rollout_current_replicas=3)
+    changed, report, _output = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
+                                   rollout_replicas=5, rollout_current_replicas=3)
     assert changed > 0 and report["scale"] == {"before": 3, "after": 5}
     dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
     assert dep.spec.replicas == 5 and dep.status.available_replicas == 5
@@ -244,15 +244,15 @@ def test_hpa_bounds(namespace, run):
         "metadata": {"name": f"{NAME}-hpa"},
         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
                  "minReplicas": 2, "maxReplicas": 10}})
-    changed, report, _ = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
-                             rollout_hpa_min_replicas=4, rollout_hpa_max_replicas=15)
+    changed, report, _output = run("scale", rollout_deployment=NAME, rollout_namespace=namespace,
+                                   rollout_hpa_min_replicas=4, rollout_hpa_max_replicas=15)
     assert changed > 0 and report["hpa"]["after"] == {"min_replicas": 4, "max_replicas": 15}
     hpa = k8s.AutoscalingV2Api().read_namespaced_horizontal_pod_autoscaler(f"{NAME}-hpa", namespace)
     assert hpa.spec.min_replicas == 4 and hpa.spec.max_replicas == 15
 
 
 def test_rolling_restart(namespace, run):
-    changed, report, _ = run("restart", rollout_deployment=NAME, rollout_namespace=namespace)
+    changed, report, _output = run("restart", rollout_deployment=NAME, rollout_namespace=namespace)
     assert changed > 0 and not report["rolled_back"]
     dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
     assert "kubectl.kubernetes.io/restartedAt" in dep.spec.template.metadata.annotations
@@ -261,8 +261,8 @@ def test_rolling_restart(namespace, run):
 
 def test_emergency_restart_scales_to_zero_and_back(namespace, run):
     uids = {pod.metadata.uid for pod in k8s.CoreV1Api().list_namespaced_pod(namespace).items}
-    changed, report, _ = run("restart", rollout_deployment=NAME, rollout_namespace=namespace,
-                             rollout_restart_mode="emergency")
+    changed, report, _output = run("restart", rollout_deployment=NAME, rollout_namespace=namespace,
+                                   rollout_restart_mode="emergency")
     assert changed > 0 and report["mode"] == "emergency" and report["replicas"]["available"] == 3
     dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
     assert dep.spec.replicas == 3 and dep.status.available_replicas == 3
