@@ -207,15 +207,17 @@ class LocalTransport:
                                 close_fds=True)
 
 
-def run_chain(commands, env, consumer=None, transport=None):
+def run_chain(commands, env, consumer=None, transport=None, transports=None):
     """Run ``commands`` joined by pipes, and check every exit status; raises ToolError on any failure.
 
     With ``consumer``, the last program's output is read here in 1 MiB chunks and handed to
     ``consumer(chunk)``; otherwise it is discarded. Returns one ``{"program", "returncode",
     "stderr"}`` per command. When several programs fail, the one furthest down the chain is
-    reported (an upstream program then usually only saw a broken pipe).
+    reported (an upstream program then usually only saw a broken pipe). ``transports`` gives one
+    transport per command (None: ``transport``), so a program in a pod can feed a local one.
     """
     transport = transport or LocalTransport()
+    transports = [each or transport for each in (transports or [None] * len(commands))]
     procs = []
     errfiles = []
     pump_error = None
@@ -227,8 +229,8 @@ def run_chain(commands, env, consumer=None, transport=None):
             errfiles.append(errfile)
             stdout = subprocess.PIPE if (not last or consumer is not None) else subprocess.DEVNULL
             try:
-                proc = transport.spawn(argv, env, stdin=previous.stdout if previous else None, stdout=stdout,
-                                       stderr=errfile)
+                source = previous.stdout if previous else None
+                proc = transports[index].spawn(argv, env, stdin=source, stdout=stdout, stderr=errfile)
             except OSError as exc:
                 raise ToolError(f"Could not start {os.path.basename(argv[0])}: {_os_error_text(exc)}.") from None
             if previous is not None:

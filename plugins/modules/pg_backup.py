@@ -259,12 +259,64 @@ options:
       - Directory for the safety dump taken before O(force=true) replaces objects. Defaults to O(dest), else the
         directory of O(src).
     type: path
+  transport:
+    description:
+      - Where O(state=present) runs C(pg_dump) / C(pg_dumpall). The default runs them on the managed host.
+      - With O(transport.type=kubernetes) they run in a pod through the Kubernetes exec API, as the runbooks'
+        C(kubectl exec postgres-0 -- pg_dump) does, and their output is streamed back into the local file under
+        O(dest); checksums, manifests, row counts and verification work as for a local dump. The programs are looked
+        up on the pod's C(PATH). The connection settings (O(host), O(port), O(password)...) reach them as libpq
+        environment variables sent over the exec stream's stdin, never on a command line; O(host) is therefore the
+        address of the database as seen from the pod (for example C(127.0.0.1)), while the module itself still
+        connects to O(host) for the catalog and row counts.
+      - The pod needs C(sh). Only O(format=plain) and O(format=custom) are supported (a directory archive would be
+        written inside the pod). Restores and verification always run on the managed host.
+    type: dict
+    suboptions:
+      type:
+        description: Run the programs locally, or in a pod.
+        type: str
+        choices: [local, kubernetes]
+        default: local
+      namespace:
+        description: Namespace of O(transport.pod).
+        type: str
+        default: default
+      pod:
+        description: The database pod. Required with O(transport.type=kubernetes).
+        type: str
+      container:
+        description: Container of O(transport.pod); the pod's default container when omitted.
+        type: str
+      kubeconfig:
+        description:
+          - Path to a kubeconfig file, or the kubeconfig as a dictionary. Defaults to E(K8S_AUTH_KUBECONFIG), then the
+            client's default (E(KUBECONFIG), C(~/.kube/config)).
+        type: raw
+      context:
+        description: Kubeconfig context to use. Defaults to E(K8S_AUTH_CONTEXT).
+        type: str
+      host:
+        description: URL of the Kubernetes API server. Defaults to E(K8S_AUTH_HOST).
+        type: str
+      api_key:
+        description: Bearer token for the API server. Defaults to E(K8S_AUTH_API_KEY).
+        type: str
+      ca_cert:
+        description: CA certificate of the API server. Defaults to E(K8S_AUTH_SSL_CA_CERT).
+        type: path
+        aliases: [ssl_ca_cert]
+      validate_certs:
+        description: Verify the API server's certificate. Defaults to E(K8S_AUTH_VERIFY_SSL).
+        type: bool
+        aliases: [verify_ssl]
 notes:
-  - The Kubernetes exec transport of the runbooks (C(kubectl exec postgres-0 -- pg_dump)) is not implemented yet; run
-    the module on a host that reaches the database (for example through a port-forward or a Service).
+  - Without O(transport), run the module on a host that reaches the database (for example through a port-forward or a
+    Service).
   - Restores of custom and directory archives with O(jobs=1), and plain restores, run in one transaction. A plain restore
     commits only when the whole script was read, so a truncated file cannot leave a half-restored database.
 requirements:
+  - The kubernetes Python client when O(transport.type=kubernetes).
   - The PostgreSQL client programs (C(pg_dump), C(pg_dumpall), C(pg_restore), C(psql)) of the server's major version or newer.
   - C(gzip) or C(zstd) for compressed plain dumps.
   - boto3 when O(s3) is used.
@@ -549,6 +601,8 @@ from ansible_collections.sre.runbooks.plugins.module_utils.backup_retention impo
     select_prunable,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils.k8s import K8S_COMMON_ARGS, connect as k8s_connect
+from ansible_collections.sre.runbooks.plugins.module_utils.pg_exec import KubeExecTransport
 from ansible_collections.sre.runbooks.plugins.module_utils.pg_tools import (
     ToolError,
     connect_database,
@@ -644,8 +698,32 @@ def argument_spec():
         force={"type": "bool", "default": False},
         terminate_sessions={"type": "bool", "default": False},
         safety_dir={"type": "path"},
+        transport={"type": "dict", "options": transport_spec()},
     )
     return spec
+
+
+def transport_spec():
+    spec = {
+        "type": {"type": "str", "default": "local", "choices": ["local", "kubernetes"]},
+        "namespace": {"type": "str", "default": "default"},
+        "pod": {"type": "str"},
+        "container": {"type": "str"},
+    }
+    spec.update(copy.deepcopy(K8S_COMMON_ARGS))
+    return spec
+
+
+def check_transport(transport, fmt):
+    """Raise BackupError when the kubernetes transport cannot do this dump; True when it is remote."""
+    if not transport or transport.get("type", "local") == "local":
+        return False
+    if not transport.get("pod"):
+        raise BackupError("transport.pod is required with transport.type=kubernetes.")
+    if fmt not in ("plain", "custom"):
+        raise BackupError(f"format={fmt} is not supported with transport.type=kubernetes (the archive would be "
+                          "written inside the pod); use custom or plain.")
+    return True
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -667,6 +745,14 @@ def check_extra_args(extra_args):
         if name in RESERVED_ARGS or short in RESERVED_ARGS:
             raise BackupError(f"extra_args may not contain {arg!r}: the module sets that option itself "
                               "(use format, compression, jobs, schemas, tables or the connection options).")
+
+
+class _ModuleView:
+    """What k8s.connect() needs of a module: the transport's settings as params, and fail_json."""
+
+    def __init__(self, params, module):
+        self.params = params
+        self.fail_json = module.fail_json
 
 
 class Writer:
@@ -746,6 +832,8 @@ class PgBackup:
         self._s3 = None
         self.s3_error = None
         self.tools = None
+        self.remote = False
+        self._dump_transport = None
         self.server_major = None
         self.server_version = None
 
@@ -772,9 +860,20 @@ class PgBackup:
     def env(self, tool, database=None):
         return tool_env(self.params, database, f"{APP} ({tool})")
 
-    def run(self, commands, tool, database=None, consumer=None):
+    def run(self, commands, tool, database=None, consumer=None, transports=None):
         self.commands.append(" | ".join(" ".join(argv) for argv in commands))
-        return run_chain(commands, self.env(tool, database), consumer=consumer)
+        return run_chain(commands, self.env(tool, database), consumer=consumer, transports=transports)
+
+    def dump_transport(self):
+        """The transport pg_dump runs through: None (local) or a KubeExecTransport, built once."""
+        if not self.remote:
+            return None
+        if self._dump_transport is None:
+            settings = self.params["transport"]
+            shim = _ModuleView(settings, self.module)
+            self._dump_transport = KubeExecTransport(k8s_connect(shim), settings["namespace"], settings["pod"],
+                                                     settings.get("container"))
+        return self._dump_transport
 
     def policy(self, which):
         policy = self.params.get(which)
@@ -824,6 +923,7 @@ class PgBackup:
             plan = self.resolve_units(conn, units)
         finally:
             conn.close()
+        self.remote = check_transport(params.get("transport"), opts["format"])
         started = utc_now()
         taken = self.local.names()
         for unit in plan:
@@ -953,7 +1053,8 @@ class PgBackup:
                 argv.append(f"--compress={opts['level']}")
             else:
                 argv.append(f"--compress={opts['compression']}:{opts['level']}")
-            argv += ["--file", output]
+            if not self.remote:  # in a pod, the archive comes back on stdout
+                argv += ["--file", output]
         if fmt == "directory" and opts["jobs"] > 1:
             argv += ["--jobs", str(opts["jobs"])]
         return argv + opts["extra_args"]
@@ -994,12 +1095,14 @@ class PgBackup:
                 counter = threading.Thread(target=self.count_rows, args=(snapshot_conn, unit["table_rows"], counts))
                 counter.start()
             try:
-                if fmt == "plain":
+                if fmt == "plain" or self.remote:
+                    plain = fmt == "plain"
                     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                     with os.fdopen(fd, "wb") as handle:
-                        writer = Writer(handle, opts["level"] if opts["compress_mode"] == "zlib" else None)
-                        chain = [argv] + ([self.compressor(opts)] if opts["compress_mode"] == "pipe" else [])
-                        self.run(chain, tool, database, consumer=writer)
+                        writer = Writer(handle, opts["level"] if plain and opts["compress_mode"] == "zlib" else None)
+                        chain = [argv] + ([self.compressor(opts)] if plain and opts["compress_mode"] == "pipe" else [])
+                        transports = [self.dump_transport()] + [None] * (len(chain) - 1)
+                        self.run(chain, tool, database, consumer=writer, transports=transports)
                         writer.close()
                         handle.flush()
                         os.fsync(handle.fileno())

@@ -180,3 +180,22 @@ def test_gunzip_tail_reads_multi_member_streams_and_spots_truncation():
     cut(blob[:-12])
     with pytest.raises(pg_backup.BackupError, match="ends early; the file is truncated"):
         cut.close("dump.sql.gz")
+
+
+@pytest.mark.parametrize("transport, fmt, remote", [
+    (None, "directory", False),
+    ({"type": "local", "pod": None}, "directory", False),
+    ({"type": "kubernetes", "pod": "postgres-0"}, "custom", True),
+    ({"type": "kubernetes", "pod": "postgres-0"}, "plain", True),
+])
+def test_check_transport(transport, fmt, remote):
+    assert pg_backup.check_transport(transport, fmt) is remote
+
+
+@pytest.mark.parametrize("transport, fmt, message", [
+    ({"type": "kubernetes", "pod": None}, "custom", "transport.pod is required"),
+    ({"type": "kubernetes", "pod": "postgres-0"}, "directory", "format=directory is not supported"),
+])
+def test_check_transport_refuses(transport, fmt, message):
+    with pytest.raises(pg_backup.BackupError, match=message):
+        pg_backup.check_transport(transport, fmt)
