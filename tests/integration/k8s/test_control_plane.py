@@ -18,22 +18,10 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.harness import k8s as harness  # noqa: E402
+from tests.integration.waiting import wait_until  # noqa: E402
 
 LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
 WAIT = 60  # seconds; generous for a loaded 2-core machine, conditions usually hold in < 2 s
-
-
-def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.2):
-    """Poll ``predicate`` until it returns a truthy value; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = predicate()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
-        time.sleep(interval)
 
 
 def condition(obj, kind: str):

@@ -10,7 +10,6 @@ server's own pod list. No fixed sleeps: setup waits on conditions with deadlines
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 
 import pytest
@@ -20,20 +19,10 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.integration.module_batch import run_module_batch  # noqa: E402
+from tests.integration.waiting import wait_until  # noqa: E402
 
 MODULE = "sre.runbooks.k8s_health_info"
 WAIT = 60
-
-
-def wait_until(predicate, what, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        last = predicate()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
-        time.sleep(interval)
 
 
 def deployment(name, image, replicas=2, resources=None):

@@ -24,6 +24,7 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.integration.module_runner import run_module  # noqa: E402
+from tests.integration.waiting import wait_until  # noqa: E402
 
 MODULE = "sre.runbooks.k8s_rollout"
 WAIT = 60  # seconds for setup conditions; they usually hold in well under 2 s
@@ -32,17 +33,6 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = predicate()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
-        time.sleep(interval)
 
 
 def rollout(ns: str, check: bool = False, diff: bool = False, **args):

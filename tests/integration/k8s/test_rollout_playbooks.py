@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.harness.services import service_env  # noqa: E402
+from tests.integration.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -37,17 +37,6 @@ IMAGE_V2 = "registry.example.com/web:1.1.0"
 IMAGE_V3 = "registry.example.com/web:1.2.0"
 HOST = "platform-cluster"  # the kubernetes group of inventories/local
 WAIT = 60
-
-
-def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
-        time.sleep(interval)
 
 
 def image(ns: str) -> str:

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 import uuid
 from contextlib import closing
@@ -31,22 +30,11 @@ from botocore.config import Config
 from psycopg2 import sql
 
 from tests.integration.module_runner import run_module
+from tests.integration.waiting import wait_until
 
 MODULE = "sre.runbooks.pg_backup"
 SCHEMAS = ["production", "experiments_v1", "quarantine"]
 DUMP_APP = "sre.runbooks pg_backup (pg_dump)"
-
-
-def wait_until(predicate, what, timeout=60.0, interval=0.05):
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last value: {value!r})")
 
 
 def unique(prefix):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from contextlib import closing
 
@@ -18,21 +17,10 @@ import pytest
 from psycopg2 import sql
 
 from tests.integration.module_runner import run_module
+from tests.integration.waiting import wait_until
 
 MODULE = "sre.runbooks.pg_vacuum"
 DIRTY = ["t013", "t042", "t077", "t128", "t199"]
-
-
-def wait_until(predicate, what, timeout=30.0, interval=0.1):
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last value: {value!r})")
 
 
 class Database:

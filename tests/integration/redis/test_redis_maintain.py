@@ -29,6 +29,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.redis_sweep import ( 
     SWEEP_SCRIPT,
     lua_pattern_bytes,
 )
+from tests.integration.waiting import wait_until  # noqa: E402
 
 MODULE = "sre.runbooks.redis_maintain"
 
@@ -156,17 +157,6 @@ def failed_with(result, pattern):
     assert "\n" not in message and message.endswith("."), message
     assert pattern in message, message
     return message
-
-
-def wait_until(predicate, what, timeout=30.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last value: {value!r})")
 
 
 def settle(client, db):
