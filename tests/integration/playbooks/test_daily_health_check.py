@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -27,19 +26,12 @@ kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
+from tests.integration.waiting import wait_until  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
 HOST = "platform-cluster"  # the kubernetes host of inventories/local, where the play runs
-
-
-def wait_until(predicate, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
-    return result
 
 
 def deployment(name, image, replicas):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.integration.postgres.test_pg_backup import Server, populate, unique
+from tests.integration.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 CLUSTER_SH = REPO / "tests" / "k8s" / "cluster.sh"
@@ -68,16 +68,14 @@ def database_pod(exec_cluster, server):
     kubectl(exec_cluster, "apply", "-f", "-", stdin="\n".join(json.dumps(doc) for doc in manifests))
     kubectl(exec_cluster, "-n", namespace, "wait", "--for=condition=Ready", "pod/postgres-0", "--timeout=60s")
     # kwok picks the Exec object up through a watch: poll until an exec is mapped.
-    deadline = time.monotonic() + 60
-    while True:
+
+    def exec_mapped():
         probe = subprocess.run([exec_cluster["kubectl_path"], "--kubeconfig", exec_cluster["kubeconfig"], "-n", namespace,
                                 "exec", "postgres-0", "-c", "postgres", "--", "pg_dump", "--version"],
                                capture_output=True, text=True, timeout=30, check=False)
-        if probe.returncode == 0:
-            break
-        if time.monotonic() > deadline:
-            pytest.fail(f"kwok never mapped the exec of postgres-0: {probe.stderr.strip()}")
-        time.sleep(0.2)
+        return probe.returncode == 0 or None
+
+    wait_until(exec_mapped, "kwok to map the exec of postgres-0")
     yield {"namespace": namespace, "pod": "postgres-0", "container": "postgres",
            "kubeconfig": exec_cluster["kubeconfig"]}
     kubectl(exec_cluster, "delete", "namespace", namespace, "--wait=false")
