@@ -38,3 +38,54 @@ attributes:
   idempotent:
     support: full
 """
+
+    ACTIONGROUP_POSTGRES = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.postgres) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.postgres
+"""
+
+    ACTIONGROUP_REDIS = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.redis) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.redis
+"""
+
+    ACTIONGROUP_K8S = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.k8s) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.k8s
+"""
+
+    ACTIONGROUP_PLATFORM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.platform
+"""
+
+    ACTIONGROUP_PROMETHEUS_PLATFORM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.prometheus) or C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.prometheus
+      - sre.runbooks.platform
+"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of every Kubernetes module: exactly K8S_COMMON_ARGS in module_utils/k8s.py."""
+    """Connection options of every Kubernetes module: exactly K8S_COMMON_ARGS in module_utils/_k8s/client.py."""
 
     DOCUMENTATION = r"""
 options:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of the experiment platform's APIs: exactly PLATFORM_COMMON_ARGS in module_utils/platform.py."""
+    """Connection options of the experiment platform's APIs: exactly PLATFORM_COMMON_ARGS in module_utils/_platform/client.py."""
 
     DOCUMENTATION = r"""
 options:

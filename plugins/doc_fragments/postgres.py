@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of every PostgreSQL module: exactly POSTGRES_COMMON_ARGS in module_utils/postgres.py."""
+    """Connection options of every PostgreSQL module: exactly POSTGRES_COMMON_ARGS in module_utils/_postgres/connection.py."""
 
     DOCUMENTATION = r"""
 options:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of every Prometheus reader: exactly PROMETHEUS_COMMON_ARGS in module_utils/prometheus.py."""
+    """Connection options of every Prometheus reader: exactly PROMETHEUS_COMMON_ARGS in module_utils/_slo/prometheus.py."""
 
     DOCUMENTATION = r"""
 options:

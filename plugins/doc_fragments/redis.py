@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options of every Redis module: exactly REDIS_COMMON_ARGS in module_utils/redis.py."""
+    """Connection options of every Redis module: exactly REDIS_COMMON_ARGS in module_utils/_redis/connection.py."""
 
     DOCUMENTATION = r"""
 options:

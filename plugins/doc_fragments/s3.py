@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The ``s3`` option of every module that ships artifacts to S3: exactly S3_COMMON_ARGS in module_utils/s3.py."""
+    """The ``s3`` option of every module that ships artifacts to S3: exactly S3_COMMON_ARGS in module_utils/_s3/store.py."""
 
     DOCUMENTATION = r"""
 options:

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.platform
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_platform
 attributes:
   check_mode:
     support: full
@@ -37,11 +38,6 @@ attributes:
     details:
       - A second run finds the experiment by name and its completed run, and changes nothing.
         O(rerun=true) starts a new run every time.
-  action_group:
-    description: Use C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.platform
 options:
   name:
     description: Experiment name, unique on the platform.
@@ -169,7 +165,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils.platform import (
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import (
     PLATFORM_COMMON_ARGS,
     PlatformClient,
     PlatformError,

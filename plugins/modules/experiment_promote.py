@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.platform
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_platform
 attributes:
   check_mode:
     support: full
@@ -40,11 +41,6 @@ attributes:
       - Shows the experiment's status before and after.
   idempotent:
     support: full
-  action_group:
-    description: Use C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.platform
 options:
   experiment_id:
     description:
@@ -268,7 +264,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils.experiment_gates import (
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.gates import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_REASON,
     GateError,
@@ -278,7 +274,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.experiment_gates impo
     normalize_gates,
     render_reason,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.platform import (
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import (
     PLATFORM_COMMON_ARGS,
     PlatformClient,
     PlatformError,

@@ -36,13 +36,8 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.k8s
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_k8s
   - sre.runbooks.attributes.info_module
-attributes:
-  action_group:
-    description: Use C(group/sre.runbooks.k8s) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.k8s
 options:
   namespaces:
     description:
@@ -472,9 +467,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_health as health
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import K8S_COMMON_ARGS, KubeError, connect
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, KubeError, connect
 
 MAX_WORKERS = 8
 # Answers of the metrics API that mean "no metrics here", not "the check failed".

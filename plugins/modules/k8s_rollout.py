@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.k8s
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_k8s
 attributes:
   check_mode:
     support: full
@@ -48,11 +49,6 @@ attributes:
         current bounds, and O(action=pause) or O(action=resume) in that state report no change.
       - O(action=restart) changes the object on every run, and so does O(action=undo) (it is a change by nature), except
         when the pod template already equals O(to_revision).
-  action_group:
-    description: Use C(group/sre.runbooks.k8s) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.k8s
 options:
   action:
     description:
@@ -532,10 +528,10 @@ import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_pods
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_rollout as ro
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import K8S_COMMON_ARGS, KubeError, connect, object_ref
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s_wait import RolloutWaiter, owned_revisions
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_plan as ro
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, KubeError, connect, object_ref
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import RolloutWaiter, owned_revisions
 
 ACTIONS = ["status", "set_image", "restart", "undo", "history", "scale", "pause", "resume", "hpa"]
 # Options that only make sense for some actions: giving them to another is a mistake worth reporting.

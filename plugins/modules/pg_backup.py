@@ -42,6 +42,7 @@ extends_documentation_fragment:
   - sre.runbooks.postgres
   - sre.runbooks.s3
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
@@ -61,11 +62,6 @@ attributes:
       - O(state=pruned) reports no change once nothing is left to prune.
       - O(state=restored) records the backup's sha256 in the target database (the C(sre_runbooks.restored) setting);
         a repeated run whose target still carries that marker and still has the manifest's row counts does nothing.
-  action_group:
-    description: Use C(group/sre.runbooks.postgres) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.postgres
 options:
   state:
     description:
@@ -582,9 +578,9 @@ import time
 import zlib
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_manifest as manifests
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_naming as naming
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_store import (
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import naming
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import (
     LocalRepo,
     S3Repo,
     artifact_size,
@@ -595,15 +591,15 @@ from ansible_collections.sre.runbooks.plugins.module_utils.backup_store import (
     sha256_file,
     utc_now,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_retention import (
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import (
     RetentionError,
     normalize_policy,
     select_prunable,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import K8S_COMMON_ARGS, connect as k8s_connect
-from ansible_collections.sre.runbooks.plugins.module_utils.pg_exec import KubeExecTransport
-from ansible_collections.sre.runbooks.plugins.module_utils.pg_tools import (
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, connect as k8s_connect
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.exec_transport import KubeExecTransport
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.tools import (
     ToolError,
     connect_database,
     feed_psql,
@@ -613,7 +609,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.pg_tools import (
     tool_env,
     version_text,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import (
     POSTGRES_COMMON_ARGS,
     DatabaseError,
     PostgresError,
@@ -621,9 +617,9 @@ from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
     first_line,
     server_version_text,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres_catalog import USER_SCHEMA_FILTER
-from ansible_collections.sre.runbooks.plugins.module_utils.s3 import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_selection import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.catalog import USER_SCHEMA_FILTER
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_selection import (
     SelectionError,
     display_name,
     resolve_relations,

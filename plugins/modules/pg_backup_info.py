@@ -150,10 +150,10 @@ latest:
 import copy
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_manifest import ManifestError
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_retention import RetentionError
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_store import LocalRepo, S3Repo, list_backups
-from ansible_collections.sre.runbooks.plugins.module_utils.s3 import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.manifest import ManifestError
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import RetentionError
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, S3Repo, list_backups
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
 
 
 def argument_spec():

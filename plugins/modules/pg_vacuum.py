@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.postgres
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
@@ -44,11 +45,6 @@ attributes:
       - With O(thresholds) a second run finds the tables clean and reports no change; O(operation=terminate_sessions)
         finds no session left to end.
       - Without O(thresholds), and for O(operation=reindex), the statements run on every call and report a change.
-  action_group:
-    description: Use C(group/sre.runbooks.postgres) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.postgres
 options:
   operation:
     description:
@@ -535,9 +531,9 @@ import copy
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils import postgres_catalog as catalog
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import catalog
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import (
     POSTGRES_COMMON_ARGS,
     DatabaseError,
     connect,
@@ -548,13 +544,13 @@ from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
     server_version_text,
     set_timeouts,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres_report import build_report
-from ansible_collections.sre.runbooks.plugins.module_utils.session_selection import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.report import build_report
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import (
     SESSION_STATES,
     choose_sessions,
     describe_session,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_options import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_options import (
     OPERATIONS,
     REINDEX_SCOPES,
     OptionError,
@@ -562,7 +558,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_options import
     require_server_version,
     vacuum_option_words,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_selection import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_selection import (
     SelectionError,
     choose_tables,
     display_name,

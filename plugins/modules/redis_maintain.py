@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - sre.runbooks.redis
   - sre.runbooks.s3
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_redis
 attributes:
   check_mode:
     support: full
@@ -56,11 +57,6 @@ attributes:
       - O(operation=ttl_sweep), O(operation=config) and O(operation=flush) report no change on a second run.
       - O(operation=backup) writes a new backup on every run.
       - O(operation=purge) reports a change only when the allocator gave memory back.
-  action_group:
-    description: Use C(group/sre.runbooks.redis) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.redis
 options:
   operation:
     description:
@@ -544,7 +540,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import (
     REDIS_COMMON_ARGS,
     REDIS_REQUIRED_TOGETHER,
     RedisModuleError,
@@ -556,7 +552,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.redis import (
     redis_library,
     server_address,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_config import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import (
     ConfigError,
     SECRET_SETTINGS,
     canonical_name,
@@ -568,7 +564,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.redis_config import (
     shown,
     value_text,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_report import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.report import (
     bgsave_state,
     is_read_only_replica,
     keyspace,
@@ -578,7 +574,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.redis_report import (
     rdb_version,
     top_keys,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_sweep import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.sweep import (
     SWEEP_SCRIPT,
     PatternError,
     SweepTotals,
@@ -594,7 +590,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.redis_sweep import (
     scripting_unavailable,
     validate_patterns,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.s3 import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
 
 OPERATIONS = ["backup", "memory", "ttl_sweep", "purge", "config", "flush"]
 

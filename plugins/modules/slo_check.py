@@ -31,14 +31,8 @@ extends_documentation_fragment:
   - sre.runbooks.prometheus
   - sre.runbooks.platform
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.actiongroup_prometheus_platform
   - sre.runbooks.attributes.info_module
-attributes:
-  action_group:
-    description: Use C(group/sre.runbooks.prometheus) or C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - sre.runbooks.prometheus
-      - sre.runbooks.platform
 options:
   source:
     description:
@@ -440,9 +434,9 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import TransportError, describe_url, exchange
-from ansible_collections.sre.runbooks.plugins.module_utils.platform import PLATFORM_COMMON_ARGS
-from ansible_collections.sre.runbooks.plugins.module_utils.prometheus import (
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import (
     PROMETHEUS_COMMON_ARGS,
     PROMETHEUS_MUTUALLY_EXCLUSIVE,
     PROMETHEUS_REQUIRED_TOGETHER,
@@ -450,7 +444,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils.prometheus import (
     PrometheusError,
     parse_time,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.slo import (
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import (
     SloError,
     alert_windows,
     evaluate_objective,

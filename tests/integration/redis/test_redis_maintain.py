@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 if str(REPO / ".collections") not in sys.path:  # the module's pure code, for the pattern checks
     sys.path.insert(0, str(REPO / ".collections"))
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_sweep import (  # noqa: E402
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.sweep import (  # noqa: E402
     SWEEP_SCRIPT,
     lua_pattern_bytes,
 )

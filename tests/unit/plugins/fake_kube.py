@@ -12,7 +12,7 @@ import copy
 import threading
 import time
 
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import KubeError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
 
 
 def _merge(target, patch, strategic):

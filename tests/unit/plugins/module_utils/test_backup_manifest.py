@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
 
 GOOD = {"tool": manifests.TOOL, "manifest_version": 1, "name": "n", "database": "d", "scope": "database",
         "format": "custom", "compression": "gzip", "file": "n.dump", "sha256": "ab" * 32,

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_naming as naming
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import naming
 
 WHEN = datetime.datetime(2025, 1, 15, 2, 0, 5, tzinfo=datetime.timezone.utc)
 

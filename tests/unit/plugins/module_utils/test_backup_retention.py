@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_retention import (
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import (
     RetentionError,
     normalize_policy,
     parse_time,

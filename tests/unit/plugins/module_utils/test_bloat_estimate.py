@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.bloat_estimate import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.bloat import (
     estimate_table_bloat,
     fillfactor_from_reloptions,
     tuple_bytes,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.experiment_gates import (
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.gates import (
     GateError,
     check_gate,
     decide,

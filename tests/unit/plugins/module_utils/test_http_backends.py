@@ -9,8 +9,12 @@ from urllib.error import HTTPError, URLError
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import http_json, platform, prometheus
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import Response, TransportError
+from ansible_collections.sre.runbooks.plugins.module_utils._http import client as http_json
+
+from ansible_collections.sre.runbooks.plugins.module_utils._platform import client as platform
+
+from ansible_collections.sre.runbooks.plugins.module_utils._slo import prometheus
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response, TransportError
 
 
 @pytest.mark.parametrize("base, path, query, url", [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import (
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import (
     IntervalError,
     format_seconds,
     parse_interval,

@@ -12,7 +12,7 @@ from ansible.module_utils.testing import patch_module_args
 from kubernetes.client import Configuration
 from kubernetes.client.exceptions import ApiException
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import client as k8s
 
 
 class FailJson(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_health as health
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 T = health.DEFAULT_THRESHOLDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_pods
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
 
 
 def pod(name="web-1", phase="Running", ready=True, containers=None, init=None, conditions=None, **extra):

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_rollout as ro
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_plan as ro
 
 UID = "0b6c-uid"
 

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import KubeError
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s_wait import RolloutWaiter
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import RolloutWaiter
 
 from ..fake_kube import FakeKube
 

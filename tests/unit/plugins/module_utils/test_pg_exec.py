@@ -8,8 +8,10 @@ import tempfile
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import pg_exec, pg_tools
-from ansible_collections.sre.runbooks.plugins.module_utils.pg_tools import ToolError
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import exec_transport as pg_exec
+
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import tools as pg_tools
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.tools import ToolError
 
 
 def test_exec_command_runs_program_by_name_behind_the_env_wrapper():

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import pg_tools
-from ansible_collections.sre.runbooks.plugins.module_utils.pg_tools import ToolError
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import tools as pg_tools
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.tools import ToolError
 
 
 @pytest.mark.parametrize("text, version", [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import (
     POSTGRES_COMMON_ARGS,
     connection_kwargs,
     describe_connect_error,

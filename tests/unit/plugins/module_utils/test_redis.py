@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import (
     REDIS_COMMON_ARGS,
     RawRedisConnection,
     RedisModuleError,

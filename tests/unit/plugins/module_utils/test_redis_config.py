@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_config import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import (
     HIDDEN,
     ConfigError,
     canonical_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_report import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.report import (
     bgsave_state,
     db_keys,
     human_bytes,

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.redis_sweep import (
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.sweep import (
     ANY,
     CLASS,
     LITERAL,

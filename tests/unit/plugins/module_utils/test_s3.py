@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils import s3 as s3u
-from ansible_collections.sre.runbooks.plugins.module_utils.s3 import S3Error
+from ansible_collections.sre.runbooks.plugins.module_utils._s3 import store as s3u
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Error
 
 MIB = 1024 * 1024
 
@@ -89,7 +89,7 @@ def test_error_sentences():
 def test_importing_the_helper_and_pg_backup_does_not_import_boto3():
     # boto3 costs ~0.15 s per task; modules pay for it only when S3 is used.
     code = ("import sys\n"
-            "import ansible_collections.sre.runbooks.plugins.module_utils.s3\n"
+            "import ansible_collections.sre.runbooks.plugins.module_utils._s3.store\n"
             "import ansible_collections.sre.runbooks.plugins.modules.pg_backup\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.session_selection import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import (
     choose_sessions,
     describe_session,
     session_reason,

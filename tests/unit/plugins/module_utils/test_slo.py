@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.slo import (
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import (
     SloError,
     alert_windows,
     allowed_bad_ratio,

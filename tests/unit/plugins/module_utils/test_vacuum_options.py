@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_options import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_options import (
     OptionError,
     check_option_combinations,
     vacuum_option_words,

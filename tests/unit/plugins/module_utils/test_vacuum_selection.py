@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_selection import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_selection import (
     SelectionError,
     choose_tables,
     dead_tuple_ratio,

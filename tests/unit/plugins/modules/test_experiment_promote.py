@@ -9,8 +9,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils import platform
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import Response
+from ansible_collections.sre.runbooks.plugins.module_utils._platform import client as platform
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response
 from ansible_collections.sre.runbooks.plugins.modules import experiment, experiment_promote
 
 GOOD = {"accuracy": 0.97, "error_rate": 0.004, "latency_p95_ms": 1200, "sample_count": 400}

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import KubeError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
 from ansible_collections.sre.runbooks.plugins.modules import k8s_health_info
 
 

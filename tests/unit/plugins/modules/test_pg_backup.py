@@ -17,7 +17,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
 from ansible_collections.sre.runbooks.plugins.modules import pg_backup, pg_backup_info
 
 

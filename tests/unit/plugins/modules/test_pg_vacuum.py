@@ -13,8 +13,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from psycopg2 import sql
 
-from ansible_collections.sre.runbooks.plugins.module_utils import postgres
-from ansible_collections.sre.runbooks.plugins.module_utils import postgres_catalog as catalog
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import connection as postgres
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import catalog
 from ansible_collections.sre.runbooks.plugins.modules import pg_vacuum
 
 OWN_PID = 4000

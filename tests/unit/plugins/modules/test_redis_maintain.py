@@ -17,7 +17,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils import redis as redis_utils
+from ansible_collections.sre.runbooks.plugins.module_utils._redis import connection as redis_utils
 from ansible_collections.sre.runbooks.plugins.modules import redis_maintain
 
 

@@ -11,8 +11,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import Response
-from ansible_collections.sre.runbooks.plugins.module_utils.prometheus import PrometheusClient
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PrometheusClient
 from ansible_collections.sre.runbooks.plugins.modules import slo_check
 
 RANGE = re.compile(r"\[(\w+)\]")

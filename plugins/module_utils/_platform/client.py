@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import (
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import (
     TransportError,
     describe_url,
     exchange,

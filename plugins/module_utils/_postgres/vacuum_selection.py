@@ -16,7 +16,7 @@ recent manual or automatic run, None when it never ran).
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import (
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import (
     IntervalError,
     format_seconds,
     parse_interval,

@@ -15,7 +15,7 @@ measured on the server's clock).
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import format_seconds
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import format_seconds
 
 SESSION_STATES = ["active", "idle", "idle in transaction", "idle in transaction (aborted)",
                   "fastpath function call", "disabled"]

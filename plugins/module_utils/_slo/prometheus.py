@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sre.runbooks.plugins.module_utils.http_json import (
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import (
     TransportError,
     describe_url,
     exchange,

@@ -24,9 +24,9 @@ import queue
 import threading
 import time
 
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s import KubeError
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_pods
-from ansible_collections.sre.runbooks.plugins.module_utils import k8s_rollout as ro
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_plan as ro
 
 REVISION_KIND = {"Deployment": "ReplicaSet", "StatefulSet": "ControllerRevision", "DaemonSet": "ControllerRevision"}
 

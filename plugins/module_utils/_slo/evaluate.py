@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from ansible_collections.sre.runbooks.plugins.module_utils.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 
 SLI_KINDS = ("availability", "error_rate", "latency")
 STATUSES = ("ok", "warning", "inconclusive", "breached")

@@ -22,9 +22,9 @@ import os
 import shutil
 import time
 
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_manifest as manifests
-from ansible_collections.sre.runbooks.plugins.module_utils import backup_naming as naming
-from ansible_collections.sre.runbooks.plugins.module_utils.backup_retention import parse_time
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import naming
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import parse_time
 
 
 def utc_now():

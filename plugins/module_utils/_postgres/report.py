@@ -14,13 +14,13 @@ milliseconds as the key says, timestamps are ISO 8601 strings.
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils.bloat_estimate import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.bloat import (
     estimate_table_bloat,
     fillfactor_from_reloptions,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import DatabaseError, fetch_dicts, first_line
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres_catalog import USER_SCHEMA_FILTER, jsonable_rows
-from ansible_collections.sre.runbooks.plugins.module_utils.vacuum_selection import dead_tuple_ratio
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import DatabaseError, fetch_dicts, first_line
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.catalog import USER_SCHEMA_FILTER, jsonable_rows
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_selection import dead_tuple_ratio
 
 # Every table-level section honours the optional schema filter the same way.
 SCHEMA_FILTER = "(%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import decimal
 
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import fetch_dicts
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import fetch_dicts
 
 # Schemas that hold no user data, plus other sessions' temporary schemas (not ours to vacuum).
 USER_SCHEMA_FILTER = (

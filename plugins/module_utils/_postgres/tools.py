@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.sre.runbooks.plugins.module_utils.postgres import (
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import (
     APPLICATION_NAME,
     PostgresError,
     connection_kwargs,

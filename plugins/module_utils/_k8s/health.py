@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s_pods import diagnose, public_row, summarize
-from ansible_collections.sre.runbooks.plugins.module_utils.k8s_rollout import rollout_status
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.pods import diagnose, public_row, summarize
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_plan import rollout_status
 
 CRITICAL = "critical"
 WARNING = "warning"
