@@ -319,25 +319,10 @@ def evaluate_objective(objective, windows, alerts, budget_warning=DEFAULT_BUDGET
     if objective["sli"] == "latency":
         result["quantile"] = objective["quantile"]
 
-    burns = []
-    for alert in alerts:
-        long_burn = burn_rate(ratio(*_counts(windows, alert["long_window"])), allowed)
-        short_burn = burn_rate(ratio(*_counts(windows, alert["short_window"])), allowed)
-        firing = _above(long_burn, alert["factor"]) and _above(short_burn, alert["factor"])
-        burns.append(dict(alert, long_burn_rate=_round(long_burn), short_burn_rate=_round(short_burn), firing=firing))
+    burns = _burn_rates(windows, alerts, allowed)
     result["burn_rates"] = burns
     result["alerts_firing"] = [f"{b['severity']}:{b['long_window']}/{b['short_window']}" for b in burns if b["firing"]]
-
-    budget = {"allowed_ratio": _round(allowed, 9), "consumed": None, "remaining": None, "remaining_percent": None,
-              "allowed_bad_events": None, "bad_events": _round(bad, 3), "exhaustion_hours": None}
-    if bad_ratio is not None:
-        consumed = bad_ratio / allowed
-        remaining = 1.0 - consumed
-        budget.update(consumed=_round(consumed), remaining=_round(remaining), remaining_percent=_round(remaining * 100.0, 4),
-                      allowed_bad_events=_round(allowed * total, 3))
-        hourly = next((b["long_burn_rate"] for b in burns if seconds(b["long_window"]) == 3600), None)
-        if hourly and remaining > 0:
-            budget["exhaustion_hours"] = _round(remaining * objective["window_seconds"] / 3600.0 / hourly, 3)
+    budget = _error_budget(objective, total, bad, burns)
     result["error_budget"] = budget
 
     if total is None:
@@ -365,6 +350,35 @@ def evaluate_objective(objective, windows, alerts, budget_warning=DEFAULT_BUDGET
     result["status"] = status
     result["message"] = _message(objective, status, detail, remaining, result["alerts_firing"])
     return result
+
+
+def _burn_rates(windows, alerts, allowed):
+    """Each alert with the burn rates over its two windows and whether it fires."""
+    burns = []
+    for alert in alerts:
+        long_burn = burn_rate(ratio(*_counts(windows, alert["long_window"])), allowed)
+        short_burn = burn_rate(ratio(*_counts(windows, alert["short_window"])), allowed)
+        firing = _above(long_burn, alert["factor"]) and _above(short_burn, alert["factor"])
+        burns.append(dict(alert, long_burn_rate=_round(long_burn), short_burn_rate=_round(short_burn), firing=firing))
+    return burns
+
+
+def _error_budget(objective, total, bad, burns):
+    """The budget over the SLO window; without counts only what the objective allows is known."""
+    allowed = objective["allowed_bad_ratio"]
+    bad_ratio = ratio(bad, total)
+    budget = {"allowed_ratio": _round(allowed, 9), "consumed": None, "remaining": None, "remaining_percent": None,
+              "allowed_bad_events": None, "bad_events": _round(bad, 3), "exhaustion_hours": None}
+    if bad_ratio is not None:
+        consumed = bad_ratio / allowed
+        remaining = 1.0 - consumed
+        budget.update(consumed=_round(consumed), remaining=_round(remaining), remaining_percent=_round(remaining * 100.0, 4),
+                      allowed_bad_events=_round(allowed * total, 3))
+        # Exhaustion is projected at the 1-hour burn rate, the page alert's long window.
+        hourly = next((b["long_burn_rate"] for b in burns if seconds(b["long_window"]) == 3600), None)
+        if hourly and remaining > 0:
+            budget["exhaustion_hours"] = _round(remaining * objective["window_seconds"] / 3600.0 / hourly, 3)
+    return budget
 
 
 def _above(burn, factor):

@@ -120,10 +120,12 @@ class PrometheusClient:
 
     def scalar(self, expr, at=None):
         """The single value of a query that aggregates to one sample, or None when it returns nothing."""
-        samples = self.query(expr, at)
-        if not samples:
-            return None
-        if len(samples) > 1:
-            raise PrometheusError(f"The query {expr!r} returned {len(samples)} series from Prometheus at {self.where}; "
-                                  "wrap it in sum() so it returns one.")
-        return samples[0]["value"]
+        return single_value(self.query(expr, at), expr, self.where)
+
+
+def single_value(samples, expr, where):
+    """The value of the one sample ``expr`` returned (None for none); several series are a mistake in the query."""
+    if len(samples) > 1:
+        raise PrometheusError(f"The query {expr!r} returned {len(samples)} series from Prometheus at {where}; "
+                              "wrap it in sum() so it returns one.")
+    return samples[0]["value"] if samples else None

@@ -11,7 +11,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response, TransportError
+from ansible_collections.sre.runbooks.plugins.module_utils._slo import slo_args, sources
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PrometheusClient
 from ansible_collections.sre.runbooks.plugins.modules import slo_check
 
@@ -134,7 +135,7 @@ def test_bad_input_is_one_sentence(prometheus, args, message):
 
 
 def test_secrets_are_no_log():
-    spec = slo_check.argument_spec()
+    spec = slo_args.argument_spec()
     assert spec["prometheus_token"]["no_log"] and spec["prometheus_password"]["no_log"] and spec["platform_token"]["no_log"]
 
 
@@ -150,7 +151,7 @@ def test_endpoint_source(monkeypatch):
     def fake(method, url, **kwargs):
         seen.append(url)
         return Response(200, json.dumps(SLO_PAYLOAD).encode(), {}, 0.0)
-    monkeypatch.setattr(slo_check, "exchange", fake)
+    monkeypatch.setattr(sources, "exchange", fake)
     result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001/"})
     assert seen == ["http://v2:8001/api/v1/health/slo?windows=30d,1h,5m,6h,30m,1d,2h,3d&window=30d"]
     availability, _error_rate, latency = result["objectives"]
@@ -161,7 +162,7 @@ def test_endpoint_source(monkeypatch):
 
 
 def test_endpoint_without_windows_is_refused(monkeypatch):
-    monkeypatch.setattr(slo_check, "exchange", lambda *a, **k: Response(200, b'{"status": "ok"}', {}, 0.0))
+    monkeypatch.setattr(sources, "exchange", lambda *a, **k: Response(200, b'{"status": "ok"}', {}, 0.0))
     result = run({"source": "endpoint", "endpoint_url": "http://v2/slo"})
     assert result["msg"] == "The platform SLO endpoint http://v2/slo did not return the windows of docs/platform-api.md."
 
@@ -172,9 +173,9 @@ def test_probe_source(monkeypatch):
     def fake(method, url, **kwargs):
         status, seconds = next(answers)
         if status is None:
-            raise slo_check.TransportError("connection refused")
+            raise TransportError("connection refused")
         return Response(status, b"", {}, seconds)
-    monkeypatch.setattr(slo_check, "exchange", fake)
+    monkeypatch.setattr(sources, "exchange", fake)
     result = run({"source": "probe", "probe": {"url": "http://x/health", "count": 10, "concurrency": 1},
                   "objectives": [{"name": "avail", "target": 40}, {"name": "fast", "sli": "latency", "target": 0.1,
                                                                    "quantile": 0.5}], "fail_on": "never"})
@@ -195,6 +196,6 @@ def test_selectors_with_or_without_braces(prometheus):
 
 
 def test_evaluation_time_is_prometheus_only(monkeypatch):
-    monkeypatch.setattr(slo_check, "exchange", lambda *a, **k: Response(200, json.dumps(SLO_PAYLOAD).encode(), {}, 0.0))
+    monkeypatch.setattr(sources, "exchange", lambda *a, **k: Response(200, json.dumps(SLO_PAYLOAD).encode(), {}, 0.0))
     run({"source": "endpoint", "evaluation_time": "1700000000"})
     assert "evaluation_time only applies to source=prometheus; source=endpoint measures now." in get_warning_messages()

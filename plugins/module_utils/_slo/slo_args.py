@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""slo_check's options: the argument spec, and their checks beyond it into normalized objectives."""
+
+from __future__ import annotations
+
+from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import SloError, alert_windows, normalize_objective
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PROMETHEUS_COMMON_ARGS
+
+# The runbooks' three SLOs (EXP, PIPE, AIC), checked when the task names none.
+DEFAULT_OBJECTIVES = [
+    {"name": "availability", "sli": "availability", "target": 99.9},
+    {"name": "error_rate", "sli": "error_rate", "target": 0.1},
+    {"name": "latency_p95", "sli": "latency", "quantile": 0.95, "target": 2.0},
+]
+
+NO_DATA_CHOICES = ["fail", "pass", "inconclusive"]
+
+OBJECTIVE_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "sli": {"type": "str", "choices": ["availability", "error_rate", "latency"], "default": "availability"},
+    "target": {"type": "float"},
+    "quantile": {"type": "float"},
+    "window": {"type": "str"},
+    "min_samples": {"type": "int"},
+    "no_data": {"type": "str", "choices": NO_DATA_CHOICES},
+    "prometheus": {"type": "dict", "options": {
+        "metric": {"type": "str"},
+        "selector": {"type": "str"},
+        "error_selector": {"type": "str"},
+        "total_query": {"type": "str"},
+        "error_query": {"type": "str"},
+        "bucket_query": {"type": "str"},
+        "value_query": {"type": "str"},
+    }},
+}
+
+BURN_RATE_ALERT_OPTIONS = {
+    "severity": {"type": "str", "default": "page"},
+    "long_window": {"type": "str", "required": True},
+    "short_window": {"type": "str", "required": True},
+    "factor": {"type": "float"},
+    "budget_consumed": {"type": "float"},
+}
+
+PROBE_OPTIONS = {
+    "url": {"type": "str", "required": True},
+    "method": {"type": "str", "default": "GET"},
+    "count": {"type": "int", "default": 20},
+    "concurrency": {"type": "int", "default": 4},
+    "timeout": {"type": "float", "default": 5.0},
+    "ok_status": {"type": "list", "elements": "int", "default": []},
+    "headers": {"type": "dict", "default": {}},
+    "validate_certs": {"type": "bool", "default": True},
+}
+
+
+def argument_spec():
+    return merge_argspecs(
+        PROMETHEUS_COMMON_ARGS,
+        PLATFORM_COMMON_ARGS,
+        source={"type": "str", "choices": ["prometheus", "endpoint", "probe"], "default": "prometheus"},
+        objectives={"type": "list", "elements": "dict", "options": OBJECTIVE_OPTIONS},
+        window={"type": "str", "default": "30d"},
+        min_samples={"type": "int", "default": 1},
+        no_data={"type": "str", "choices": NO_DATA_CHOICES, "default": "inconclusive"},
+        fail_on={"type": "str", "choices": ["breached", "warning", "never"], "default": "breached"},
+        budget_warning={"type": "float", "default": 0.25},
+        burn_rate_alerts={"type": "list", "elements": "dict", "options": BURN_RATE_ALERT_OPTIONS},
+        requests_metric={"type": "str", "default": "platform_http_requests_total"},
+        latency_metric={"type": "str", "default": "platform_http_request_duration_seconds"},
+        selector={"type": "str", "default": ""},
+        error_selector={"type": "str", "default": 'code=~"5.."'},
+        evaluation_time={"type": "str"},
+        endpoint_url={"type": "str"},
+        probe={"type": "dict", "options": PROBE_OPTIONS},
+    )
+
+
+def prepare_objectives(params):
+    """(raw option, normalized objective, burn-rate alerts) per objective, or SloError naming the bad option."""
+    raw_objectives = params["objectives"] or DEFAULT_OBJECTIVES
+    names = [o["name"] for o in raw_objectives]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SloError(f"Objective names must be unique; {', '.join(duplicates)} appears more than once.")
+    defaults = {"window": params["window"], "min_samples": params["min_samples"], "no_data": params["no_data"]}
+    if params["min_samples"] < 0:
+        raise SloError("min_samples cannot be negative.")
+    if not 0 <= params["budget_warning"] <= 1:
+        raise SloError(f"budget_warning is a share of the budget between 0 and 1, not {params['budget_warning']:g}.")
+    prepared = []
+    for raw in raw_objectives:
+        objective = normalize_objective(raw, defaults)
+        # A probe has no history to compute burn rates over.
+        alerts = [] if params["source"] == "probe" else alert_windows(objective["window_seconds"], params["burn_rate_alerts"])
+        prepared.append((raw, objective, alerts))
+    if params["source"] == "probe":
+        probe = params["probe"]
+        if probe["count"] < 1 or probe["concurrency"] < 1:
+            raise SloError("probe.count and probe.concurrency must be at least 1.")
+    return prepared
