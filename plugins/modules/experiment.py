@@ -161,129 +161,15 @@ differences:
   sample: [prompt_template]
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import (
-    PLATFORM_COMMON_ARGS,
-    PlatformClient,
-    PlatformError,
-    experiment_path,
-    find_experiment,
-    get_experiment,
-)
-
-AGENT = "sre.runbooks/experiment"
-DEFINITION = ("description", "primary_model", "secondary_model", "prompt_template", "routing_strategy", "tags")
-DONE = ("completed", "promoted", "quarantined")
-
-
-def differences(experiment, params):
-    """Definition fields given as options that differ from the experiment on the platform."""
-    found = []
-    for field in DEFINITION:
-        wanted = params.get(field)
-        if wanted is None or (field == "tags" and not wanted):
-            continue
-        if field == "routing_strategy" and wanted == "primary" and experiment.get(field) in (None, "primary"):
-            continue
-        if experiment.get(field) != wanted:
-            found.append(field)
-    return found
-
-
-def wait_for_run(client, experiment, timeout, interval, clock=time.monotonic, sleep=time.sleep):
-    """Poll until the experiment leaves ``running``; return (experiment, seconds waited) or raise PlatformError."""
-    started = clock()
-    while experiment.get("status") == "running":
-        if clock() - started >= timeout:
-            raise PlatformError(f"The run of experiment {experiment['name']!r} ({experiment['id']}) did not finish "
-                                f"within {timeout:g}s.")
-        sleep(min(interval, max(0.0, timeout - (clock() - started))))
-        experiment = get_experiment(client, experiment["id"])
-    return experiment, clock() - started
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_runner import run_module
 
 
 def main():
-    spec = dict(PLATFORM_COMMON_ARGS)
-    spec.update(
-        name={"type": "str", "required": True},
-        state={"type": "str", "choices": ["present", "completed"], "default": "present"},
-        description={"type": "str"},
-        primary_model={"type": "str"},
-        secondary_model={"type": "str"},
-        prompt_template={"type": "str"},
-        routing_strategy={"type": "str", "choices": ["primary", "secondary", "fallback", "ab_split", "ensemble"],
-                          "default": "primary"},
-        tags={"type": "list", "elements": "str", "default": []},
-        code_samples={"type": "list", "elements": "str"},
-        language={"type": "str", "default": "python"},
-        iterations={"type": "int"},
-        rerun={"type": "bool", "default": False},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "float", "default": 600},
-        poll_interval={"type": "float", "default": 2},
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = PlatformClient(p, agent=AGENT)
-    result = {"changed": False, "created": False, "run_started": False, "experiment": None, "metrics": None,
-              "waited_seconds": 0.0, "differences": []}
-    try:
-        experiment = find_experiment(client, p["name"])
-        before = experiment.get("status") if experiment else "absent"
-        if experiment is None:
-            missing = [f for f in ("primary_model", "prompt_template") if not p[f]]
-            if missing:
-                module.fail_json(msg=f"Experiment {p['name']!r} does not exist on {client.where('v1')} and cannot be "
-                                     f"created without {' and '.join(missing)}.", **result)
-            if not module.check_mode:
-                body = {k: p[k] for k in ("name", *DEFINITION) if p[k] is not None}
-                experiment = client.request("v1", "POST", "/api/v1/experiments/create", body=body, expect=(201,))[1]
-            result.update(changed=True, created=True)
-        else:
-            result["differences"] = differences(experiment, p)
-            if result["differences"]:
-                module.warn(f"Experiment {p['name']!r} exists with a different {', '.join(result['differences'])}; "
-                            "the platform cannot update an experiment, so it was left as it is.")
-
-        status = experiment.get("status") if experiment else "created"
-        needs_run = p["state"] == "completed" and (status in ("created", "failed") or (p["rerun"] and status == "completed"))
-        if needs_run:
-            if not p["code_samples"]:
-                module.fail_json(msg=f"Experiment {p['name']!r} needs a run, and code_samples is empty.", **result)
-            if not module.check_mode:
-                body = {"code_samples": p["code_samples"], "language": p["language"]}
-                if p["iterations"] is not None:
-                    body["iterations"] = p["iterations"]
-                client.request("v1", "POST", experiment_path(experiment["id"], "/api/v1/experiments/run/{id}"),
-                               body=body, expect=(202,))
-            result.update(changed=True, run_started=True)
-            if not module.check_mode:
-                experiment = get_experiment(client, experiment["id"])
-        if experiment and p["state"] == "completed" and p["wait"] and not module.check_mode:
-            experiment, waited = wait_for_run(client, experiment, p["wait_timeout"], p["poll_interval"])
-            result["waited_seconds"] = round(waited, 3)
-            if experiment.get("status") == "failed" and (result["run_started"] or before == "running"):
-                run = experiment.get("latest_run") or {}
-                result.update(experiment=experiment, run=run)
-                module.fail_json(msg=f"The run {run.get('id')} of experiment {p['name']!r} failed: "
-                                     f"{(run.get('error') or 'no reason given').rstrip('.')}.", **result)
-    except PlatformError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-    if experiment:
-        result["experiment"] = experiment
-        result["metrics"] = experiment.get("metrics")
-        if experiment.get("latest_run"):
-            result["run"] = experiment["latest_run"]
-    after = experiment.get("status") if experiment else "created"
-    if module.check_mode and result["run_started"]:
-        after = "completed" if p["wait"] else "running"
-    if module._diff:
-        result["diff"] = {"before": {"name": p["name"], "status": before}, "after": {"name": p["name"], "status": after}}
-    module.exit_json(**result)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module)
 
 
 if __name__ == "__main__":

@@ -260,158 +260,10 @@ audit:
   type: dict
 """
 
-from datetime import datetime, timezone
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.gates import (
-    DEFAULT_MIN_SAMPLES,
-    DEFAULT_REASON,
-    GateError,
-    decide,
-    evaluate,
-    impact_analysis,
-    normalize_gates,
-    render_reason,
-)
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import (
-    PLATFORM_COMMON_ARGS,
-    PlatformClient,
-    PlatformError,
-    experiment_path,
-    get_experiment,
-    resolve_experiment,
-)
-
-AGENT = "sre.runbooks/experiment_promote"
-
-
-def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class Promoter:
-    """Reads the experiment, decides, and (outside check mode) calls the platform; fills ``result``."""
-
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.p = module.params
-        self.result = {"changed": False, "promoted": False, "quarantined": False, "forced": False}
-        self.audit = {"started_at": _now(), "check_mode": module.check_mode, "promotion_id": None, "quarantine_id": None}
-
-    def run(self):
-        p = self.p
-        gates = normalize_gates(p["gates"])
-        experiment = resolve_experiment(self.client, p["experiment_id"], p["experiment_name"])
-        label = f"experiment {experiment.get('name')!r} ({experiment.get('id')})"
-        metrics = experiment.get("metrics") or {}
-        evaluation = evaluate(gates, metrics, p["min_samples"])
-        plan = decide(experiment.get("status"), evaluation, state=p["state"], force=p["force"],
-                      on_fail=p["on_fail"], on_inconclusive=p["on_inconclusive"])
-        before = experiment.get("status")
-        self.result.update(decision=plan["decision"], evaluation=evaluation["result"], gates=evaluation["gates"],
-                           failed_gates=evaluation["failed"], metrics=metrics, experiment=experiment)
-        self.audit.update(decision=plan["decision"], why=plan["why"], experiment_id=experiment.get("id"),
-                          experiment_name=experiment.get("name"), status_before=before, status_after=before,
-                          forced=False, evaluation=evaluation["result"], failed_gates=evaluation["failed"],
-                          metrics=metrics)
-        if experiment.get("promotion"):
-            self.result["promotion"] = experiment["promotion"]
-            self.audit["promotion_id"] = experiment["promotion"].get("id")
-        if experiment.get("quarantine"):
-            self.result["quarantine_record"] = experiment["quarantine"]
-            self.audit["quarantine_id"] = experiment["quarantine"].get("id")
-
-        if plan["fail"]:
-            return f"Not acting on {label}: {plan['why']}."
-        if plan["action"] == "promote":
-            self._promote(experiment, evaluation, forced=p["force"])
-        elif plan["action"] == "quarantine":
-            self._quarantine(experiment, evaluation)
-        after = self.result["experiment"].get("status")
-        if self.module.check_mode and self.result["changed"]:
-            after = "promoted" if self.result["promoted"] else "quarantined"
-        self.audit["status_after"] = after
-        if self.module._diff:
-            self.result["diff"] = {"before": {"id": experiment.get("id"), "status": before},
-                                   "after": {"id": experiment.get("id"), "status": after}}
-        return None
-
-    def _promote(self, experiment, evaluation, forced):
-        if self.module.check_mode:
-            self.result.update(changed=True, promoted=True, forced=forced)
-            self.audit["forced"] = forced
-            return
-        try:
-            path = experiment_path(experiment["id"], "/api/v1/evaluation/promote/{id}")
-            body = self.client.request("v1", "POST", path, query={"force": "true"} if self.p["force"] else None,
-                                       expect=(200, 201))[1]
-        except PlatformError as exc:
-            if exc.status == 422:
-                raise PlatformError(f"The platform refused to promote experiment {experiment.get('name')!r} "
-                                    f"({experiment['id']}) although the gates passed: "
-                                    f"{((exc.payload or {}).get('error') or {}).get('message', str(exc)).rstrip('.')}.",
-                                    status=422, code=exc.code, payload=exc.payload) from None
-            raise
-        promotion = body.get("promotion") or {}
-        self.result.update(changed=True, promoted=True)
-        if body.get("already_promoted"):  # promoted by someone else since we read it
-            self.result.update(changed=False, promoted=False, decision="already_promoted")
-            self.audit["decision"] = "already_promoted"
-        self.result["promotion"] = promotion
-        self.result["forced"] = bool(promotion.get("forced", forced))
-        self.audit.update(promotion_id=promotion.get("id"), forced=self.result["forced"])
-        self.result["experiment"] = body.get("experiment") or get_experiment(self.client, experiment["id"])
-
-    def _quarantine(self, experiment, evaluation):
-        reason = render_reason(self.p["reason"] or DEFAULT_REASON, experiment, evaluation)
-        if self.p["state"] == "quarantined" and self.p["reason"] == DEFAULT_REASON and evaluation["result"] == "pass":
-            reason = "Quarantined by request"
-        analysis = impact_analysis(experiment, evaluation, self.p["impact_analysis"])
-        self.result.update(reason=reason, impact_analysis=analysis)
-        if self.module.check_mode:
-            self.result.update(changed=True, quarantined=True)
-            return
-        path = experiment_path(experiment["id"], "/api/v1/evaluation/quarantine/{id}")
-        body = self.client.request("v1", "POST", path, body={"reason": reason, "impact_analysis": analysis},
-                                   expect=(200, 201))[1]
-        record = body.get("record") or {}
-        self.result.update(changed=True, quarantined=True)
-        if body.get("already_quarantined"):  # quarantined by someone else since we read it
-            self.result.update(changed=False, quarantined=False, decision="already_quarantined")
-            self.audit["decision"] = "already_quarantined"
-        self.result["quarantine_record"] = record
-        self.audit["quarantine_id"] = record.get("id")
-        self.result["experiment"] = body.get("experiment") or get_experiment(self.client, experiment["id"])
-
-    def finish(self):
-        self.audit["finished_at"] = _now()
-        self.audit["requests"] = self.client.requests
-        self.result["audit"] = self.audit
-        return self.result
-
-
-def argument_spec():
-    spec = dict(PLATFORM_COMMON_ARGS)
-    spec.update(
-        experiment_id={"type": "str"},
-        experiment_name={"type": "str"},
-        state={"type": "str", "choices": ["promoted", "quarantined"], "default": "promoted"},
-        gates={"type": "list", "elements": "dict", "options": {
-            "metric": {"type": "str", "required": True},
-            "min": {"type": "float"},
-            "max": {"type": "float"},
-            "name": {"type": "str"},
-        }},
-        min_samples={"type": "int", "default": DEFAULT_MIN_SAMPLES},
-        on_fail={"type": "str", "choices": ["quarantine", "fail", "none"], "default": "quarantine"},
-        on_inconclusive={"type": "str", "choices": ["fail", "none", "quarantine"], "default": "fail"},
-        force={"type": "bool", "default": False},
-        reason={"type": "str", "default": DEFAULT_REASON},
-        impact_analysis={"type": "dict", "default": {}},
-    )
-    return spec
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.promote_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.promote_runner import run_module
 
 
 def main():
@@ -421,26 +273,7 @@ def main():
         required_one_of=[("experiment_id", "experiment_name")],
         mutually_exclusive=[("experiment_id", "experiment_name")],
     )
-    if module.params["min_samples"] < 0:
-        module.fail_json(msg="min_samples cannot be negative.")
-    if module.params["state"] == "quarantined" and module.params["force"]:
-        module.fail_json(msg="force applies to promotions; it cannot be combined with state=quarantined.")
-    promoter = Promoter(module, PlatformClient(module.params, agent=AGENT))
-    try:
-        refusal = promoter.run()
-    except (GateError, PlatformError) as exc:
-        module.fail_json(msg=str(exc), **promoter.finish())
-    result = promoter.finish()
-    if refusal:
-        module.fail_json(msg=refusal, **result)
-    decision = result["decision"]
-    name = result["experiment"].get("name")
-    verbs = {"promote": "promoted to V2", "quarantine": "quarantined", "reject": "not promoted (gates failed)",
-             "inconclusive": "not promoted (inconclusive)", "already_promoted": "already promoted",
-             "already_quarantined": "already quarantined"}
-    prefix = "would be " if module.check_mode and result["changed"] else ""
-    result["msg"] = f"Experiment {name!r} {prefix}{verbs[decision]}: {promoter.audit['why']}."
-    module.exit_json(**result)
+    run_module(module)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._platform import client as platform
+from ansible_collections.sre.runbooks.plugins.module_utils._platform import promote_args
 from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response
 from ansible_collections.sre.runbooks.plugins.modules import experiment, experiment_promote
 
@@ -167,7 +168,7 @@ def test_bad_input_is_one_sentence(fake, args, message):
 
 
 def test_token_is_not_logged():
-    assert experiment_promote.argument_spec()["platform_token"]["no_log"] is True
+    assert promote_args.argument_spec()["platform_token"]["no_log"] is True
 
 
 # ---------------------------------------------------------------------------- experiment
@@ -204,7 +205,7 @@ def test_experiment_wait_times_out():
     clock = iter([0.0, 0.0, 1.0, 2.0, 3.0])
     client = type("C", (), {})()
     running = {"id": "exp-1", "name": "n", "status": "running"}
-    import ansible_collections.sre.runbooks.plugins.modules.experiment as module
+    import ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_runner as module
     original = module.get_experiment
     module.get_experiment = lambda c, i: running
     try:
