@@ -55,7 +55,7 @@ def normalize_gates(gates):
         if low is None and high is None:
             raise GateError(f"Gate on {metric!r} needs min, max or both.")
         if low is not None and high is not None and low > high:
-            raise GateError(f"Gate on {metric!r}: min {raw["min"]} is above max {raw["max"]}.")
+            raise GateError(f"Gate on {metric!r}: min {raw['min']} is above max {raw['max']}.")
         name = raw.get("name") or metric
         if name in names:
             raise GateError(f"Two gates are named {name!r}; give one of them a different name.")
