@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
 export SRE_SERVICES_DIR="${SRE_SERVICES_DIR:-$(mktemp -d /tmp/sre-bench-XXXXXX)}"
+mkdir -p "$SRE_SERVICES_DIR"  # the Makefile exports a folder nobody has created yet on a fresh checkout
 chmod 755 "$SRE_SERVICES_DIR"
 trap 'python -m tests.harness.services down "$SRE_SERVICES_DIR" >/dev/null' EXIT
 python -m tests.harness.services up "$SRE_SERVICES_DIR" >/dev/null

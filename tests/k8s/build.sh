@@ -22,6 +22,21 @@ if complete; then
   exit 0
 fi
 
+# The cache is shared by every checkout on the machine: two cold runs at once (make test in one
+# checkout, a test session in another) would race on bin.tmp. The second waits, then finds
+# the binaries the first one built.
+mkdir -p "$cache"
+exec 9>"$cache/build.lock"
+if ! flock -n 9; then
+  echo "k8s-build: another build of this cache is running; waiting for it"
+  flock 9
+fi
+if complete; then
+  echo "k8s-build: built by the run we waited for"
+  echo "$bin"
+  exit 0
+fi
+
 command -v go >/dev/null || { echo "k8s-build: the 'go' command (1.26+) is required" >&2; exit 1; }
 mkdir -p "$bin"
 start=$(date +%s)

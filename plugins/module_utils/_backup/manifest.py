@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest_schema
+
 MANIFEST_VERSION = 1
 TOOL = "sre.runbooks.pg_backup"
 REQUIRED_KEYS = ("name", "database", "scope", "format", "compression", "file", "sha256", "finished_at")
@@ -35,20 +37,36 @@ def dumps(manifest):
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
-def loads(text, source):
-    """Parse and check a manifest; ``source`` names where it came from, for the error sentence."""
+def loads(text, source, name=None):
+    """Parse and check a manifest; ``source`` names where it came from, for the error sentence.
+
+    ``text`` may be bytes (as read from disk or S3). ``name`` is the backup name the manifest's
+    file or key name implies: a manifest that claims another name is refused, so an edited
+    ``name`` can never point retention at another backup's files.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ManifestError(f"The manifest {source} is not UTF-8 text.") from None
     try:
         manifest = json.loads(text)
-    except ValueError as exc:
-        raise ManifestError(f"The manifest {source} is not valid JSON ({exc}).") from None
+    except (ValueError, RecursionError) as exc:
+        raise ManifestError(f"The manifest {source} is not valid JSON ({str(exc)[:80]}).") from None
     if not isinstance(manifest, dict) or manifest.get("tool") != TOOL:
         raise ManifestError(f"The file {source} is not a pg_backup manifest.")
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
         raise ManifestError(f"The manifest {source} lacks {', '.join(missing)}.")
-    if int(manifest.get("manifest_version", 0)) > MANIFEST_VERSION:
+    try:
+        manifest_schema.check(manifest)
+    except manifest_schema.SchemaError as exc:
+        raise ManifestError(f"The manifest {source} is damaged: {str(exc).rstrip('.')}.") from None
+    if manifest.get("manifest_version", 1) > MANIFEST_VERSION:
         raise ManifestError(f"The manifest {source} has version {manifest.get('manifest_version')}, newer than this "
                             f"module understands ({MANIFEST_VERSION}); upgrade sre.runbooks.")
+    if name is not None and manifest["name"] != name:
+        raise ManifestError(f"The manifest {source} describes backup {manifest['name'][:60]!r}, not {name!r}.")
     return manifest
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 import string
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, safe_format
+
 FORMATS = ("plain", "custom", "directory")
 COMPRESSIONS = ("none", "gzip", "zstd")
 SCOPES = ("database", "schemas", "tables", "globals")
@@ -121,9 +123,13 @@ def check_template(template):
 def render_name(template, label, database, scope_part, when):
     """The base name (no extension) of one backup; ``when`` is an aware UTC datetime."""
     check_template(template)
-    name = template.format(label=safe_component(label), database=safe_component(database),
-                           scope=safe_component(scope_part), timestamp=when.strftime(TIMESTAMP_FORMAT),
-                           date=when.strftime("%Y%m%d"))
+    fields = {"label": safe_component(label), "database": safe_component(database),
+              "scope": safe_component(scope_part), "timestamp": when.strftime(TIMESTAMP_FORMAT),
+              "date": when.strftime("%Y%m%d")}
+    try:
+        name = safe_format(template, "name_template", fields)
+    except InputError as exc:
+        raise NamingError(str(exc)) from None
     name = safe_component(name)
     if len(name) > MAX_NAME_LENGTH:
         raise NamingError(f"The backup name {name[:40]}... is longer than {MAX_NAME_LENGTH} characters; "

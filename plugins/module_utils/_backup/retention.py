@@ -55,8 +55,8 @@ def normalize_policy(policy):
     min_keep = 1 if min_keep is None else min_keep
     if keep_last is not None and keep_last < 1:
         raise RetentionError(f"retention keep_last={keep_last} must be at least 1; the newest backup is always kept.")
-    if max_age is not None and max_age <= 0:
-        raise RetentionError(f"retention max_age_days={max_age} must be greater than 0.")
+    if max_age is not None and not 0 < float(max_age) < 1e6:  # also refuses NaN and infinity
+        raise RetentionError(f"retention max_age_days={max_age} must be greater than 0 and a finite number of days.")
     if min_keep < 1:
         raise RetentionError(f"retention min_keep={min_keep} must be at least 1, so a set is never emptied.")
     if keep_last is None and max_age is None:

@@ -97,6 +97,10 @@ def artifact_size(path):
     return os.path.getsize(path)
 
 
+class LocationError(manifests.ManifestError):
+    """``dest`` is not a folder we can list, or a path to delete is not a backup inside it."""
+
+
 class LocalRepo:
     """The local backup directory (``dest``): artifacts plus their ``.manifest.json`` files."""
 
@@ -122,6 +126,8 @@ class LocalRepo:
 
     def manifests(self, warnings):
         found = []
+        if not self.path or (os.path.lexists(self.path) and not os.path.isdir(self.path)):
+            raise LocationError(f"The backup folder {self.path!r} is not a folder.")
         if not os.path.isdir(self.path):
             return found
         for entry in sorted(os.listdir(self.path)):
@@ -129,10 +135,10 @@ class LocalRepo:
                 continue
             full = os.path.join(self.path, entry)
             try:
-                with open(full, "r", encoding="utf-8") as handle:
-                    found.append(manifests.loads(handle.read(), full))
+                with open(full, "rb") as handle:
+                    found.append(manifests.loads(handle.read(), full, name=entry[: -len(naming.MANIFEST_SUFFIX)]))
             except (OSError, manifests.ManifestError) as exc:
-                warnings.append(f"Skipped {full}: {exc}")
+                warnings.append(f"Skipped {full}: {getattr(exc, 'strerror', None) or exc}")
         return found
 
     def write_manifest(self, manifest):
@@ -143,9 +149,15 @@ class LocalRepo:
                 "exists": os.path.exists(self.data_path(manifest))}
 
     def delete(self, manifest):
+        # Manifests were validated when read; this is the last guard before anything is removed:
+        # both paths must resolve (links followed) to entries directly inside dest.
+        targets = [self.manifest_path(manifest["name"]), self.data_path(manifest)]
+        for target in targets:
+            if os.path.dirname(os.path.realpath(target)) != os.path.realpath(self.path):
+                raise LocationError(f"Refusing to delete {target}: it is not a backup inside {self.path}.")
         # The manifest goes first: a half-deleted backup must not look like a good one.
-        remove_path(self.manifest_path(manifest["name"]))
-        remove_path(self.data_path(manifest))
+        for target in targets:
+            remove_path(target)
         fsync_dir(self.path)
 
 
@@ -165,13 +177,16 @@ class S3Repo:
 
     def manifests(self, warnings):
         found = []
+        folder = self.store.key("")
         for item in self.store.list(delimiter="/"):
-            if not item["key"].endswith(naming.MANIFEST_SUFFIX):
+            key = item["key"]
+            if not key.endswith(naming.MANIFEST_SUFFIX) or not key.startswith(folder):
                 continue
+            name = key[len(folder): -len(naming.MANIFEST_SUFFIX)]
             try:
-                found.append(manifests.loads(self.store.get_bytes(item["key"]).decode("utf-8"), self.store.url(item["key"])))
-            except (UnicodeDecodeError, manifests.ManifestError) as exc:
-                warnings.append(f"Skipped {self.store.url(item['key'])}: {exc}")
+                found.append(manifests.loads(self.store.get_bytes(key), self.store.url(key), name=name))
+            except manifests.ManifestError as exc:
+                warnings.append(f"Skipped {self.store.url(key)}: {exc}")
         return found
 
     def describe(self, manifest):

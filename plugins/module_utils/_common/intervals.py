@@ -27,6 +27,9 @@ _UNIT_SECONDS = {name: seconds for names, seconds in _UNIT_SPELLINGS for name in
 _TERM = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?$")
 EXAMPLES_HINT = "for example 90s, 30m, 1h, 7d, '1 hour' or 00:05:00"
+# Longer than any timeout, window or retention an operator means; past it float arithmetic
+# (and datetime, and PostgreSQL's interval) overflow, and '999...9d' would become infinity.
+MAX_SECONDS = 3650 * 86400
 
 
 class IntervalError(ValueError):
@@ -40,13 +43,15 @@ def parse_interval(text, option="interval"):
     bare number is refused because its unit would be a guess (PostgreSQL reads ms, people read s).
     """
     raw = "" if text is None else str(text)
+    if len(raw) > 64:
+        raise IntervalError(f"Invalid {option}: {len(raw)} characters is not an interval, {EXAMPLES_HINT}.")
     value = raw.strip().lower()
     if value in ("0", "0.0"):
         return 0.0
     clock = _CLOCK.match(value)
     if clock:
         hours, minutes, seconds = clock.group(1), clock.group(2), clock.group(3) or "0"
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        return _bounded(int(hours) * 3600 + int(minutes) * 60 + float(seconds), option, raw)
     total = 0.0
     position = 0
     while position < len(value):
@@ -57,7 +62,13 @@ def parse_interval(text, option="interval"):
         position = term.end()
     if position == 0:
         raise IntervalError(f"Invalid {option} {raw!r}: use a number with a unit, {EXAMPLES_HINT}.")
-    return total
+    return _bounded(total, option, raw)
+
+
+def _bounded(seconds, option, raw):
+    if not seconds <= MAX_SECONDS:  # also true for NaN and infinity
+        raise IntervalError(f"Invalid {option} {raw!r}: longer than {MAX_SECONDS // 86400} days.")
+    return seconds
 
 
 def format_seconds(seconds):

@@ -352,8 +352,11 @@ def connect(module):
         module.fail_json(msg=f"Cannot configure the Kubernetes client: {str(exc).rstrip('.')} "
                              "(set kubeconfig or K8S_AUTH_KUBECONFIG, or host and api_key).")
         raise  # not reached
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        module.fail_json(msg=f"Cannot configure the Kubernetes client: {str(exc).rstrip('.') or type(exc).__name__}.")
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # A kubeconfig that is not YAML, or whose 'clusters' is a string, fails deep inside the
+        # kubernetes client with YAMLError, AttributeError or TypeError: any of them is "bad kubeconfig".
+        reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")[:200] or type(exc).__name__
+        module.fail_json(msg=f"Cannot configure the Kubernetes client from the kubeconfig or connection options: {reason}.")
         raise  # not reached
     _bearer_token_compat(configuration)
     configuration.retries = 1  # an unreachable API fails in seconds, not after urllib3's 3 retries

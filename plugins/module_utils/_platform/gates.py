@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import string
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, finite_number, safe_format
+
 # Defaults from the EXP runbook ("Accuracy below threshold (0.92 < 0.95)") and the platform
 # SLOs (error rate, p95 latency below 2 s).
 DEFAULT_GATES = (
@@ -49,11 +51,11 @@ def normalize_gates(gates):
         metric = raw.get("metric")
         if not metric:
             raise GateError("Every gate needs a metric.")
-        low, high = raw.get("min"), raw.get("max")
+        low, high = _threshold(raw, "min", metric), _threshold(raw, "max", metric)
         if low is None and high is None:
             raise GateError(f"Gate on {metric!r} needs min, max or both.")
-        if low is not None and high is not None and float(low) > float(high):
-            raise GateError(f"Gate on {metric!r}: min {low} is above max {high}.")
+        if low is not None and high is not None and low > high:
+            raise GateError(f"Gate on {metric!r}: min {raw['min']} is above max {raw['max']}.")
         name = raw.get("name") or metric
         if name in names:
             raise GateError(f"Two gates are named {name!r}; give one of them a different name.")
@@ -61,6 +63,17 @@ def normalize_gates(gates):
         result.append({"name": name, "metric": metric,
                        "min": None if low is None else float(low), "max": None if high is None else float(high)})
     return result
+
+
+def _threshold(raw, bound, metric):
+    """A gate's min or max as a finite float (or None): a NaN bound compares False, so it would pass everything."""
+    value = raw.get(bound)
+    if value is None:
+        return None
+    try:
+        return finite_number(value, f"Gate on {metric!r}: {bound}")
+    except InputError as exc:
+        raise GateError(str(exc)) from None
 
 
 def _number(value):
@@ -201,7 +214,11 @@ def render_reason(template, experiment, evaluation):
     for name in names:
         if not name or not name.isidentifier():
             raise GateError(f"The reason template has an invalid field {{{name}}}; use names such as {{failed_summary}}.")
-    return template.format_map(fields)
+        fields[name]  # pylint: disable=pointless-statement  # _Missing raises the sentence for an unknown field
+    try:
+        return safe_format(template, "The reason template", dict(fields))
+    except InputError as exc:
+        raise GateError(str(exc)) from None
 
 
 def _capitalize(text):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, finite_number
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 
 SLI_KINDS = ("availability", "error_rate", "latency")
@@ -94,9 +95,9 @@ def normalize_objective(raw, defaults=None):
     if sli not in SLI_KINDS:
         raise SloError(f"Objective {name!r}: unknown sli {sli!r} (use one of {', '.join(SLI_KINDS)}).")
     target = raw.get("target")
-    target = DEFAULT_TARGETS[sli] if target is None else float(target)
+    target = DEFAULT_TARGETS[sli] if target is None else _finite(target, f"Objective {name!r}: target")
     quantile = raw.get("quantile")
-    quantile = DEFAULT_QUANTILE if quantile is None else float(quantile)
+    quantile = DEFAULT_QUANTILE if quantile is None else _finite(quantile, f"Objective {name!r}: quantile")
     if sli == "availability" and not 0 < target < 100:
         raise SloError(f"Objective {name!r}: an availability target is a percentage between 0 and 100 "
                        f"(exclusive), not {target:g}.")
@@ -161,7 +162,9 @@ def alert_windows(period_seconds, alerts=None):
             consumed = alert.get("budget_consumed")
             if consumed is None:
                 raise SloError(f"Burn-rate alert {long_window}/{short_window} needs factor or budget_consumed.")
-            factor = float(consumed) * period_seconds / long_seconds
+            factor = _finite(consumed, f"Burn-rate alert {long_window}/{short_window}: budget_consumed") \
+                * period_seconds / long_seconds
+        factor = _finite(factor, f"Burn-rate alert {long_window}/{short_window}: factor")
         if factor <= 0:
             raise SloError(f"Burn-rate alert {long_window}/{short_window}: the factor must be above zero.")
         result.append({
@@ -436,3 +439,11 @@ def summarize(results):
     for item in results:
         counts[item["status"]] += 1
     return counts
+
+
+def _finite(value, what):
+    """A number from the user's objectives as a finite float: a NaN threshold never fires an alert."""
+    try:
+        return finite_number(value, what)
+    except InputError as exc:
+        raise SloError(str(exc)) from None

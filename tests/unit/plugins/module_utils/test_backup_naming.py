@@ -121,3 +121,9 @@ def test_set_key_and_prefix():
     assert naming.set_key("daily", "platform", "schema:production") == "daily/platform/schema:production"
     assert naming.s3_prefix("/a/b/") == "a/b/"
     assert naming.s3_prefix("") == ""
+
+
+@pytest.mark.parametrize("template", ["{label}-{timestamp:d}", "{label!z}-{timestamp}", "{timestamp:>{label}}"])
+def test_templates_that_cannot_be_filled_are_one_sentence(template):
+    with pytest.raises(naming.NamingError, match=r"^name_template .*\.$"):
+        naming.render_name(template, "l", "d", "full", WHEN)

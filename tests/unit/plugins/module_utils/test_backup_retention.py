@@ -89,3 +89,9 @@ def test_parse_time_accepts_iso_forms(text):
 def test_parse_time_rejects_garbage():
     with pytest.raises(RetentionError, match="Invalid timestamp"):
         parse_time("yesterday")
+
+
+@pytest.mark.parametrize("days", [float("nan"), float("inf"), -1.0, 0])
+def test_retention_refuses_ages_that_would_never_or_always_prune(days):
+    with pytest.raises(RetentionError, match="max_age_days=.* must be greater than 0 and a finite number of days"):
+        normalize_policy({"max_age_days": days})

@@ -140,3 +140,16 @@ def test_impact_analysis():
     assert analysis["metrics"]["accuracy"] == 0.92
     assert analysis["owner"] == "ml-platform" and analysis["recommendation"] == "Roll back the prompt"
     assert impact_analysis(EXPERIMENT, UNSURE)["recommendation"] == "Collect more samples before deciding."
+
+
+@pytest.mark.parametrize("template", ["{failed_summary!z}", "{failed_summary:d}", "{samples:{failed_summary}}"])
+def test_render_reason_refuses_templates_it_cannot_fill_with_one_sentence(template):
+    with pytest.raises(GateError, match=r"^The reason template .*\.$"):
+        render_reason(template, EXPERIMENT, FAIL)
+
+
+@pytest.mark.parametrize("bound", ["nan", float("nan"), "inf", float("-inf"), "many"])
+@pytest.mark.parametrize("side", ["min", "max"])
+def test_gates_refuse_thresholds_that_are_not_finite_numbers(bound, side):
+    with pytest.raises(GateError, match=rf"^Gate on 'accuracy': {side} must be a (finite )?number"):
+        normalize_gates([{"metric": "accuracy", side: bound}])

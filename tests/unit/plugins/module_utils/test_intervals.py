@@ -43,3 +43,9 @@ def test_parse_interval_refuses_text_without_a_known_unit(text):
 @pytest.mark.parametrize("seconds, text", [(0, "0s"), (59.9, "59s"), (60, "1m"), (7200, "2h"), (86400 * 9 + 5, "9d"), (-3, "0s")])
 def test_format_seconds_rounds_down_to_largest_unit(seconds, text):
     assert format_seconds(seconds) == text
+
+
+@pytest.mark.parametrize("text", ["9" * 400 + "d", "99999999h", "1e400s", "9" * 70])
+def test_parse_interval_refuses_what_would_overflow(text):
+    with pytest.raises(IntervalError, match=r"^Invalid window"):
+        parse_interval(text, "window")

@@ -252,3 +252,19 @@ def test_overall_status_and_failing():
     assert [r["name"] for r in should_fail(results, "warning")] == ["b"]
     assert should_fail(results + [{"name": "d", "status": "breached"}], "never") == []
     assert summarize(results) == {"ok": 1, "warning": 1, "inconclusive": 1, "breached": 0}
+
+
+@pytest.mark.parametrize("alert", [
+    {"long_window": "1h", "short_window": "5m", "budget_consumed": "nan"},
+    {"long_window": "1h", "short_window": "5m", "budget_consumed": float("inf")},
+    {"long_window": "1h", "short_window": "5m", "factor": float("nan")},
+])
+def test_burn_rate_alerts_refuse_thresholds_that_never_fire(alert):
+    with pytest.raises(SloError, match=r"must be a (finite )?number"):
+        alert_windows(30 * 86400, [alert])
+
+
+@pytest.mark.parametrize("field", ["target", "quantile"])
+def test_objectives_refuse_non_finite_targets(field):
+    with pytest.raises(SloError, match=rf"Objective 'api': {field} must be a finite number"):
+        normalize_objective({"name": "api", "sli": "latency", "threshold_ms": 300, field: "nan"})

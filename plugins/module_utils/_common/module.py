@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""``RunbookModule``: AnsibleModule that keeps secrets out of failed argument checks and tracebacks out of results.
+
+ansible-core collects the values of ``no_log`` options in one pass over the argument spec that
+stops at the first option whose value has the wrong type (a string given for a dict with
+suboptions): every secret, including ones read before the bad option, is then left unmasked in the
+failure's ``invocation.module_args``. This is ansible/ansible PR 81631/81672 (open since 2023); no
+collection we found works around it. We collect the values again, one option at a time, before
+any result leaves the module (``docs/permissions.md`` has the details and the minimal reproducer
+is ``tests/unit/plugins/module_utils/test_runbook_module.py``).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def secret_values(argument_spec, params):
+    """Every value of a ``no_log`` option in ``params`` as strings, walking suboptions, never raising."""
+    found = set()
+    if not isinstance(params, Mapping):
+        return found
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if spec.get("no_log"):
+            found.update(_leaves(value))
+        suboptions = spec.get("options")
+        if suboptions:
+            for entry in value if isinstance(value, list) else [value]:
+                found.update(secret_values(suboptions, entry))
+    return found
+
+
+def _leaves(value):
+    """The strings a value is made of (a secret can arrive as a dict or list of them)."""
+    if isinstance(value, Mapping):
+        return {text for item in value.values() for text in _leaves(item)}
+    if isinstance(value, (list, tuple, set)):
+        return {text for item in value for text in _leaves(item)}
+    text = str(value)
+    return {text} if text else set()
+
+
+class RunbookModule(AnsibleModule):
+    """The collection's AnsibleModule: the same, plus the two guarantees described above."""
+
+    def _mask_secrets(self):
+        self.no_log_values.update(secret_values(self.argument_spec, getattr(self, "params", None)))
+
+    def exit_json(self, **kwargs):
+        self._mask_secrets()
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._mask_secrets()
+        super().fail_json(msg=msg, **kwargs)
+
+    def run(self, work, what):
+        """Call ``work()``; an exception we did not foresee becomes one sentence (the trace goes to -vvv only).
+
+        ``what`` names the job ("pg_backup"), so the sentence reads
+        "pg_backup stopped on an unexpected error: KeyError: 'name'.".
+        """
+        try:
+            return work()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
+            extra = {"exception": traceback.format_exc()} if self._verbosity >= 3 else {}
+            self.fail_json(msg=f"{what} stopped on an unexpected error: {detail}.", **extra)

@@ -1,0 +1,114 @@
+"""Hostile and damaged manifests: refused when read, never trusted for pruning (issue 17, defects 1 and 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, LocationError, list_backups
+
+GOOD = {"tool": manifests.TOOL, "manifest_version": 1, "name": "n", "database": "d", "scope": "database",
+        "format": "custom", "compression": "gzip", "file": "n.dump", "sha256": "ab" * 32,
+        "finished_at": "2025-01-15T02:00:00Z", "row_counts": {"public.a": 3}, "size": 10,
+        "verification": {"level": "archive", "status": "passed"}}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"manifest_version": "abc"}, "manifest_version"),
+    ({"manifest_version": True}, "manifest_version"),
+    ({"row_counts": {"t": "ten"}}, "row_counts"),
+    ({"row_counts": ["t"]}, "row_counts"),
+    ({"size": "big"}, "size"),
+    ({"size": -1}, "size"),
+    ({"name": None}, "name"),
+    ({"name": ["n"]}, "name"),
+    ({"name": "../x", "file": "../x.dump"}, "name"),
+    ({"name": "", "file": ".dump"}, "name"),
+    ({"verification": "passed"}, "verification"),
+    ({"verification": {"status": "great"}}, "verification.status"),
+    ({"scope": "everything"}, "scope"),
+    ({"format": "tar"}, "format"),
+    ({"compression": "lz4"}, "compression"),
+    ({"file": "/etc/passwd"}, "file"),
+    ({"file": "../n.dump"}, "file"),
+    ({"file": "n.dump/../../x"}, "file"),
+    ({"file": "other.dump"}, "file"),
+    ({"file": "n.manifest.json"}, "file"),
+    ({"file": 7}, "file"),
+    ({"sha256": "xyz"}, "sha256"),
+    ({"finished_at": "yesterday"}, "finished_at"),
+    ({"finished_at": 5}, "finished_at"),
+    ({"schemas": "public"}, "schemas"),
+    ({"duration_seconds": float("nan")}, "duration_seconds"),
+    ({"format": "directory", "file": "n.dir", "files": {"../../etc/x": "ab" * 32}}, "files"),
+    ({"format": "directory", "file": "n.dir", "files": {}}, "directory"),
+    ({"s3": "bucket"}, "s3"),
+])
+def test_damaged_manifests_are_refused_naming_the_field(change, field):
+    with pytest.raises(manifests.ManifestError, match=r"^The manifest m\.json is damaged: .*" + field.split(".")[0]):
+        manifests.loads(json.dumps(dict(GOOD, **change)), "m.json")
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[" * 100000, "not valid JSON"),
+    (b"[]", "not a pg_backup manifest"),
+    (b"null", "not a pg_backup manifest"),
+])
+def test_unreadable_bytes_are_one_sentence(raw, message):
+    with pytest.raises(manifests.ManifestError, match=message):
+        manifests.loads(raw, "m.json")
+
+
+def test_a_manifest_must_describe_the_backup_its_file_name_says():
+    with pytest.raises(manifests.ManifestError, match="describes backup 'n', not 'other'"):
+        manifests.loads(json.dumps(GOOD), "other.manifest.json", name="other")
+
+
+def write(folder, name, manifest):
+    (folder / f"{name}.manifest.json").write_bytes(manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode())
+
+
+def test_bad_manifests_are_reported_and_skipped_while_good_ones_are_listed(tmp_path):
+    write(tmp_path, "n", GOOD)
+    (tmp_path / "n.dump").write_bytes(b"x")
+    write(tmp_path, "evil", dict(GOOD, name="evil", file="/etc/passwd"))
+    write(tmp_path, "liar", dict(GOOD, name="n"))  # claims another backup's name
+    write(tmp_path, "bytes", b"\xff\xff")
+    warnings = []
+    found = list_backups(local=LocalRepo(str(tmp_path)), warnings=warnings)
+    assert [b["name"] for b in found["backups"]] == ["n"]
+    assert len(warnings) == 3
+    assert all(w.startswith("Skipped ") and w.endswith(".") for w in warnings)
+
+
+@pytest.mark.parametrize("dest", ["", "file"])
+def test_a_dest_that_is_not_a_folder_is_an_error_not_zero_backups(tmp_path, dest):
+    path = "" if dest == "" else str(tmp_path / "file")
+    if dest:
+        (tmp_path / "file").write_text("x")
+    with pytest.raises(LocationError, match="is not a folder"):
+        list_backups(local=LocalRepo(path), warnings=[])
+
+
+def test_delete_refuses_anything_that_resolves_outside_dest(tmp_path):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    victim = tmp_path / "victim.dump"
+    victim.write_text("precious")
+    os.symlink(victim, dest / "n.dump")
+    write(dest, "n", GOOD)
+    with pytest.raises(LocationError, match="Refusing to delete"):
+        LocalRepo(str(dest)).delete(dict(GOOD))
+    assert victim.read_text() == "precious"
+    assert (dest / "n.manifest.json").exists()
+
+
+def test_delete_removes_a_backup_inside_dest(tmp_path):
+    write(tmp_path, "n", GOOD)
+    (tmp_path / "n.dump").write_bytes(b"x")
+    LocalRepo(str(tmp_path)).delete(dict(GOOD))
+    assert not os.listdir(tmp_path)

@@ -1,0 +1,80 @@
+"""RunbookModule: secrets stay masked when argument checking fails; surprises become one sentence.
+
+The first test is the minimal reproducer of the ansible-core defect (ansible/ansible#81672):
+plain AnsibleModule prints the password when a dict option is given a string.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule, secret_values
+
+SECRET = "canary-S3cr3t-value"
+SPEC = {
+    "thresholds": {"type": "dict", "options": {"dead_ratio": {"type": "float"}}},
+    "password": {"type": "str", "no_log": True},
+    "s3": {"type": "dict", "options": {"secret_key": {"type": "str", "no_log": True}}},
+}
+
+
+def run(module_class, args, capsys, work=None):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module = module_class(argument_spec=SPEC, supports_check_mode=True)
+            if work is None:
+                module.exit_json(changed=False)
+            module.run(work, "demo")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plain_ansible_module_leaks_the_password_when_a_dict_option_gets_a_string(capsys):
+    result = run(AnsibleModule, {"thresholds": "bogus", "password": SECRET}, capsys)
+    assert result["failed"]
+    assert SECRET in json.dumps(result), "ansible-core fixed the defect: RunbookModule's workaround can go"
+
+
+@pytest.mark.parametrize("args", [
+    {"thresholds": "bogus", "password": SECRET},
+    {"thresholds": ["x"], "password": SECRET},
+    {"thresholds": "bogus", "s3": {"secret_key": SECRET}},
+    {"s3": ["x"], "password": SECRET},
+    {"password": SECRET, "thresholds": {"dead_ratio": "many"}},
+])
+def test_runbook_module_masks_every_secret_when_argument_checking_fails(capsys, args):
+    result = run(RunbookModule, args, capsys)
+    assert result["failed"]
+    assert SECRET not in json.dumps(result)
+
+
+def test_unexpected_exception_is_one_sentence_without_traceback(capsys):
+    def boom():
+        raise KeyError("name")
+
+    result = run(RunbookModule, {"password": SECRET}, capsys, work=boom)
+    assert result["failed"]
+    assert result["msg"] == "demo stopped on an unexpected error: KeyError: 'name'."
+    assert "exception" not in result
+    assert SECRET not in json.dumps(result)
+
+
+def test_run_returns_what_the_work_returns(capsys):
+    with patch_module_args({}):
+        module = RunbookModule(argument_spec=SPEC)
+    assert module.run(lambda: 42, "demo") == 42
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"password": "a"}, {"a"}),
+    ({"password": {"k": ["b", "c"]}}, {"b", "c"}),
+    ({"s3": [{"secret_key": "d"}, "junk"]}, {"d"}),
+    ({"s3": "junk", "thresholds": 3}, set()),
+    ("not a dict", set()),
+])
+def test_secret_values_walks_any_shape_without_raising(params, expected):
+    assert secret_values(SPEC, params) == expected
