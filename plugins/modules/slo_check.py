@@ -226,7 +226,10 @@ options:
         elements: int
         default: []
       headers:
-        description: Extra request headers.
+        description:
+          - Extra request headers.
+          - Treated as secret (an C(Authorization) header carries a token), so their values are masked in results
+            and logs.
         type: dict
         default: {}
       validate_certs:

@@ -23,6 +23,12 @@ import traceback
 from collections.abc import Mapping
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import (
+    InputError,
+    bounded_int,
+    finite_number,
+    plain_text,
+)
 
 
 def secret_values(argument_spec, params):
@@ -43,6 +49,38 @@ def secret_values(argument_spec, params):
     return found
 
 
+def check_strings(argument_spec, params, prefix=""):
+    """Raise InputError for a NUL byte in any string option, suboptions included."""
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name) if isinstance(params, Mapping) else None
+        if value is None:
+            continue
+        option = prefix + name
+        for text in _leaves(value) if spec.get("type", "str") in ("str", "path", "list", "raw") else ():
+            plain_text(text, option, allow_newlines=True)
+        if spec.get("options"):
+            for entry in value if isinstance(value, list) else [value]:
+                check_strings(spec["options"], entry, option + ".")
+
+
+def check_range(argument_spec, params, path, minimum, maximum, option=None):
+    """Raise InputError when the option at ``path`` (dots into suboptions) is outside [minimum, maximum]."""
+    option = option or path
+    head, _dot, rest = path.partition(".")
+    spec = (argument_spec or {}).get(head) or {}
+    value = params.get(head) if isinstance(params, Mapping) else None
+    if value is None:
+        return
+    if rest:
+        for entry in value if isinstance(value, list) else [value]:
+            check_range(spec.get("options"), entry, rest, minimum, maximum, option)
+        return
+    if spec.get("type") == "int":
+        bounded_int(value, option, minimum, maximum)
+    else:
+        finite_number(value, option, minimum, maximum)
+
+
 def _leaves(value):
     """The strings a value is made of (a secret can arrive as a dict or list of them)."""
     if isinstance(value, Mapping):
@@ -54,7 +92,22 @@ def _leaves(value):
 
 
 class RunbookModule(AnsibleModule):
-    """The collection's AnsibleModule: the same, plus the two guarantees described above."""
+    """The collection's AnsibleModule: the same, plus the guarantees described above.
+
+    ``ranges`` maps option paths (``"probe.count"``, ``"prometheus_timeout"``) to ``(minimum,
+    maximum)``: the argument spec accepts NaN, infinity and 10**9 for a float or int, and a NaN
+    timeout or a million workers is never what the operator meant. Every string option is also
+    refused when it carries a NUL byte, which C libraries (libpq, hiredis) would cut the value at.
+    """
+
+    def __init__(self, *args, ranges=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            check_strings(self.argument_spec, self.params)
+            for path, (minimum, maximum) in (ranges or {}).items():
+                check_range(self.argument_spec, self.params, path, minimum, maximum)
+        except InputError as exc:
+            self.fail_json(msg=str(exc))
 
     def _mask_secrets(self):
         self.no_log_values.update(secret_values(self.argument_spec, getattr(self, "params", None)))

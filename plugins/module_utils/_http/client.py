@@ -23,6 +23,12 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 
 from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import (
+    InputError,
+    finite_number,
+    http_url,
+    plain_text,
+)
 
 USER_AGENT = "sre.runbooks"
 
@@ -58,14 +64,31 @@ def join_url(base, path, query=None):
 
 def describe_url(url):
     """scheme://host:port of a URL, for messages (no path, no credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
+    try:
+        parts = urlsplit(str(url))
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a port that is not a number: the URL is refused later, with a reason
+        return str(url)[:60]
+    return f"{parts.scheme}://{host}{':' + str(port) if port else ''}"
+
+
+def check_request(method, url, headers, timeout):
+    """Refuse, as a TransportError phrase, what would make urllib raise or split the request."""
+    try:
+        http_url(url, "the URL")
+        plain_text(method, "the HTTP method")
+        for name, value in (headers or {}).items():
+            plain_text(name, "a header name")
+            plain_text(value, f"the header {str(name)[:40]}")
+        finite_number(timeout, "the timeout", minimum=0.001, maximum=86400)
+    except InputError as exc:
+        raise TransportError(str(exc).rstrip(".")) from None
 
 
 def exchange(method, url, body=None, form=None, headers=None, timeout=30, validate_certs=True, ca_path=None,
              token=None, username=None, password=None, agent=USER_AGENT):
     """Send one request; ``body`` is sent as JSON, ``form`` as application/x-www-form-urlencoded."""
+    check_request(method, url, headers, timeout)
     send_headers = {"Accept": "application/json"}
     data = None
     if body is not None:
@@ -98,6 +121,8 @@ def exchange(method, url, body=None, form=None, headers=None, timeout=30, valida
         raise TransportError(f"no answer within {timeout:g}s") from None
     except (ConnectionError, OSError, ssl.SSLError) as exc:
         raise TransportError(_reason(exc, timeout)) from None
+    except (ValueError, UnicodeError) as exc:  # urllib's own refusals of a URL or header it cannot send
+        raise TransportError(f"the request cannot be sent ({_first_line(exc)})") from None
     return Response(status, payload, response_headers, time.monotonic() - started)
 
 

@@ -58,7 +58,7 @@ PROBE_OPTIONS = {
     "concurrency": {"type": "int", "default": 4},
     "timeout": {"type": "float", "default": 5.0},
     "ok_status": {"type": "list", "elements": "int", "default": []},
-    "headers": {"type": "dict", "default": {}},
+    "headers": {"type": "dict", "default": {}, "no_log": True},  # Authorization headers carry tokens
     "validate_certs": {"type": "bool", "default": True},
 }
 

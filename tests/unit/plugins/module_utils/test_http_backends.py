@@ -241,3 +241,26 @@ def test_resolve_by_name(monkeypatch):
     _platform_answers(monkeypatch, [(200, {"experiments": [{"id": "exp-1", "name": "a"}, {"id": "exp-2", "name": "a"}]})])
     with pytest.raises(platform.PlatformError, match="2 experiments are named 'a'"):
         platform.resolve_experiment(platform.PlatformClient(CONN), name="a")
+
+
+@pytest.mark.parametrize("method, url, headers, timeout, cause", [
+    ("GET", "not a url", None, 3, "the URL must be an http"),
+    ("GET", "", None, 3, "the URL must be an http"),
+    ("GET", "http://h:99999/", None, 3, "the URL is not a valid URL"),
+    ("GET\r\nX: y", "http://h/", None, 3, "the HTTP method must not contain a line break"),
+    ("GET", "http://h/", {"Authorization": "Bearer a\r\nX: y"}, 3, "the header Authorization must not contain"),
+    ("GET", "http://h/", None, float("nan"), "the timeout must be a finite number"),
+    ("GET", "http://h/", None, -1, "the timeout must be at least"),
+])
+def test_requests_that_cannot_be_sent_are_refused_before_any_traffic(monkeypatch, method, url, headers, timeout, cause):
+    def unreachable(*args, **kwargs):
+        raise AssertionError("no request may be sent")
+    monkeypatch.setattr(http_json, "open_url", unreachable)
+    with pytest.raises(TransportError) as caught:
+        http_json.exchange(method, url, headers=headers, timeout=timeout)
+    assert caught.value.cause.startswith(cause)
+    assert "Bearer" not in caught.value.cause
+
+
+def test_describe_url_never_raises_on_a_bad_port():
+    assert http_json.describe_url("http://h:port/") == "http://h:port/"

@@ -78,3 +78,40 @@ def test_run_returns_what_the_work_returns(capsys):
 ])
 def test_secret_values_walks_any_shape_without_raising(params, expected):
     assert secret_values(SPEC, params) == expected
+
+
+RANGED_SPEC = {
+    "timeout": {"type": "float", "default": 30.0},
+    "probe": {"type": "dict", "options": {"count": {"type": "int", "default": 20}, "url": {"type": "str"}}},
+    "host": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+}
+RANGES = {"timeout": (0.001, 3600), "probe.count": (1, 10000)}
+
+
+def run_ranged(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module = RunbookModule(argument_spec=RANGED_SPEC, ranges=RANGES)
+            module.exit_json(changed=False)
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"timeout": "nan"}, "timeout must be a finite number, not nan."),
+    ({"timeout": "-1"}, "timeout must be at least 0.001, not -1.0."),
+    ({"timeout": "1e400"}, "timeout must be a finite number, not inf."),
+    ({"probe": {"count": 300000}}, "probe.count must be at most 10000, not 300000."),
+    ({"probe": {"count": 0}}, "probe.count must be at least 1, not 0."),
+    ({"host": "db\x00evil"}, "host must not contain a NUL byte."),
+    ({"probe": {"url": "http://h/\x00"}}, "probe.url must not contain a NUL byte."),
+])
+def test_ranges_and_nul_bytes_fail_with_one_sentence(capsys, args, message):
+    result = run_ranged(dict(args, password=SECRET), capsys)
+    assert result["failed"] and result["msg"] == message
+    assert SECRET not in json.dumps(result)
+
+
+def test_values_in_range_pass(capsys):
+    result = run_ranged({"timeout": 5, "probe": {"count": 10}}, capsys)
+    assert not result.get("failed")
