@@ -161,15 +161,15 @@ differences:
   sample: [prompt_template]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_args import RANGES, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._platform.experiment_runner import run_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module)
+    module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, ranges=RANGES)
+    module.run(lambda: run_module(module), "experiment")
 
 
 if __name__ == "__main__":

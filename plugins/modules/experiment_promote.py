@@ -260,20 +260,21 @@ audit:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
 
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.promote_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.promote_args import RANGES, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._platform.promote_runner import run_module
 
 
 def main():
-    module = AnsibleModule(
+    module = RunbookModule(
         argument_spec=argument_spec(),
         supports_check_mode=True,
+        ranges=RANGES,
         required_one_of=[("experiment_id", "experiment_name")],
         mutually_exclusive=[("experiment_id", "experiment_name")],
     )
-    run_module(module)
+    module.run(lambda: run_module(module), "experiment_promote")
 
 
 if __name__ == "__main__":

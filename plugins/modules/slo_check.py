@@ -431,25 +431,26 @@ probe:
       type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
 
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import (
     PROMETHEUS_MUTUALLY_EXCLUSIVE,
     PROMETHEUS_REQUIRED_TOGETHER,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils._slo.slo_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.slo_args import RANGES, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.slo_runner import run_module
 
 
 def main():
-    module = AnsibleModule(
+    module = RunbookModule(
         argument_spec=argument_spec(),
         supports_check_mode=True,
+        ranges=RANGES,
         mutually_exclusive=PROMETHEUS_MUTUALLY_EXCLUSIVE,
         required_together=PROMETHEUS_REQUIRED_TOGETHER,
         required_if=[("source", "probe", ["probe"])],
     )
-    run_module(module)
+    module.run(lambda: run_module(module), "slo_check")
 
 
 if __name__ == "__main__":

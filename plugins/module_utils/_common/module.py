@@ -112,11 +112,17 @@ class RunbookModule(AnsibleModule):
     def _mask_secrets(self):
         self.no_log_values.update(secret_values(self.argument_spec, getattr(self, "params", None)))
 
+    # Set once the module is ending: whatever exit_json/fail_json raise (SystemExit, or a test
+    # double's exception) must pass through run() untouched.
+    _ending = False
+
     def exit_json(self, **kwargs):
+        self._ending = True
         self._mask_secrets()
         super().exit_json(**kwargs)
 
     def fail_json(self, msg, **kwargs):
+        self._ending = True
         self._mask_secrets()
         super().fail_json(msg=msg, **kwargs)
 
@@ -131,6 +137,8 @@ class RunbookModule(AnsibleModule):
         except (SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught
+            if self._ending:
+                raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
             extra = {"exception": traceback.format_exc()} if self._verbosity >= 3 else {}

@@ -38,6 +38,8 @@ PLATFORM_COMMON_ARGS = {
     "platform_validate_certs": {"type": "bool", "default": True},
     "platform_timeout": {"type": "float", "default": 30.0},
 }
+# Passed to RunbookModule(ranges=...): a NaN or negative timeout would hang or fail inside urllib.
+PLATFORM_RANGES = {"platform_timeout": (0.001, 3600)}
 
 API_NAMES = {"v1": "V1 experiments API", "v2": "V2 production API", "v3": "V3 quarantine API"}
 USER_AGENT = "sre.runbooks"

@@ -11,9 +11,17 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS, PLATFORM_RANGES
 
 ROUTING_STRATEGIES = ["primary", "secondary", "fallback", "ab_split", "ensemble"]
+
+
+# Bounds on numbers (RunbookModule ranges): NaN, infinity and runaway values are refused in one sentence.
+RANGES = dict(PLATFORM_RANGES, **{
+    "wait_timeout": (0, 86400),
+    "poll_interval": (0.01, 3600),
+    "iterations": (1, 10 ** 9),
+})
 
 
 def argument_spec():

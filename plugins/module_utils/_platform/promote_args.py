@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS, PLATFORM_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._platform.gates import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_REASON,
@@ -29,6 +29,9 @@ GATE_OPTIONS = {
 
 class OptionError(ValueError):
     """Options that cannot go together; the message is one sentence."""
+
+
+RANGES = PLATFORM_RANGES  # gate bounds are checked by gates.normalize_gates, min_samples by check_option_combinations
 
 
 def argument_spec():

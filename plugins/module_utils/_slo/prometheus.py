@@ -36,6 +36,8 @@ PROMETHEUS_COMMON_ARGS = {
     "prometheus_validate_certs": {"type": "bool", "default": True},
     "prometheus_timeout": {"type": "float", "default": 30.0},
 }
+# Passed to RunbookModule(ranges=...): a NaN or negative timeout would hang or fail inside urllib.
+PROMETHEUS_RANGES = {"prometheus_timeout": (0.001, 3600)}
 PROMETHEUS_MUTUALLY_EXCLUSIVE = [("prometheus_token", "prometheus_username")]
 PROMETHEUS_REQUIRED_TOGETHER = [("prometheus_username", "prometheus_password")]
 
@@ -49,10 +51,10 @@ def parse_time(value):
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return _epoch(float(value), value)
     text = str(value).strip()
     try:
-        return float(text)
+        return _epoch(float(text), text)
     except ValueError:
         pass
     try:
@@ -63,6 +65,14 @@ def parse_time(value):
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
+
+
+def _epoch(seconds, shown):
+    # Prometheus accepts times between year 0 and 9999; NaN, infinity and '1e400' are typos.
+    if not math.isfinite(seconds) or not -62135596800 <= seconds <= 253402300799:
+        raise PrometheusError(f"Invalid evaluation time {str(shown)[:40]!r}: use unix seconds or RFC 3339 such as "
+                              "2025-01-31T00:00:00Z.")
+    return seconds
 
 
 def sample_value(text):

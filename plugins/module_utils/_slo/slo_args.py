@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS, PLATFORM_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import SloError, alert_windows, normalize_objective
-from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PROMETHEUS_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PROMETHEUS_COMMON_ARGS, PROMETHEUS_RANGES
 
 # The runbooks' three SLOs (EXP, PIPE, AIC), checked when the task names none.
 DEFAULT_OBJECTIVES = [
@@ -61,6 +61,24 @@ PROBE_OPTIONS = {
     "headers": {"type": "dict", "default": {}, "no_log": True},  # Authorization headers carry tokens
     "validate_certs": {"type": "bool", "default": True},
 }
+
+
+# Bounds on numbers (RunbookModule ranges): NaN, infinity and runaway counts are refused in one sentence.
+RANGES = dict(
+    PROMETHEUS_RANGES,
+    **PLATFORM_RANGES,
+    **{
+        "objectives.quantile": (0.000001, 1),
+        "objectives.min_samples": (0, 10 ** 12),
+        "min_samples": (0, 10 ** 12),
+        "burn_rate_alerts.factor": (0.000001, 1000000),
+        "burn_rate_alerts.budget_consumed": (0.000000001, 1),
+        # 10,000 probes at the default concurrency take minutes already; a load test is another tool.
+        "probe.count": (1, 10000),
+        "probe.concurrency": (1, 64),
+        "probe.timeout": (0.001, 300),
+    },
+)
 
 
 def argument_spec():
