@@ -288,4 +288,3 @@ class VacuumRunner:
         if self.params["fail_on_lock_timeout"]:
             raise MaintenanceError(message)
         self.module.warn(message)
-
