@@ -24,10 +24,8 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 try:
     import psycopg2
     import psycopg2.errors
-    from psycopg2 import sql
 except ImportError:
     psycopg2 = None
-    sql = None  # connect() and ensure_psycopg2() report the missing library before any statement is built
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 else:
     PSYCOPG2_IMPORT_ERROR = None

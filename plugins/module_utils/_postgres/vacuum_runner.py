@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import time
 
+try:
+    from psycopg2 import sql
+except ImportError:
+    sql = None  # connect() reports the missing library before any statement is built
+
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import catalog
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import (
@@ -28,7 +33,6 @@ from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection 
     is_statement_timeout,
     server_version_text,
     set_timeouts,
-    sql,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.report import build_report
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import (

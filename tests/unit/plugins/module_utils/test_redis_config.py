@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.sre.runbooks.plugins.module_utils._redis import config
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import (
     HIDDEN,
     ConfigError,
     canonical_name,
-    config_reply,
     diff_for,
     file_differs,
     normalise,
@@ -152,10 +152,9 @@ def test_file_differs():
     ["maxmemory", "0", "maxmemory-policy", "noeviction"],  # decode_responses=True
 ])
 def test_config_reply_reads_both_protocols(reply):
-    assert config_reply(reply) == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+    assert config.config_reply(reply) == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
 
 
 def test_config_reply_keeps_bytes_that_are_not_utf8_and_an_unknown_parameter_is_empty():
-    assert config_reply([b"dir", b"/data/\xff"]) == {"dir": "/data/\udcff"}
-    assert config_reply([]) == {}
-
+    assert config.config_reply([b"dir", b"/data/\xff"]) == {"dir": "/data/\udcff"}
+    assert config.config_reply([]) == {}
