@@ -90,7 +90,7 @@ def run_purge(maintainer):
         maintainer.module.warn(f"Redis at {maintainer.address} uses {allocator or 'an unknown allocator'}; MEMORY "
                                "PURGE only frees memory with jemalloc.")
     elif maintainer.check_mode:
-        # What jemalloc holds but the server does not use is what a purge could give back.
+        # Resident pages jemalloc keeps beyond its active ones (allocator_rss_bytes) are what a purge can return.
         retained = int(before.get("allocator_rss_bytes", 0) or 0)
         result.update(rss_after=result["rss_before"], resident_after=result["resident_before"],
                       released_bytes=max(0, retained))
