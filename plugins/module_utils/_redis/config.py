@@ -64,6 +64,17 @@ def parse_memory(text):
     return int(found.group(1)) * _UNITS[unit]
 
 
+def reply_text(value):
+    """A name or value from a server reply as text; bytes that are not UTF-8 survive (surrogateescape)."""
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def config_reply(reply):
+    """CONFIG GET's reply as {name: value} text: a flat [name, value, ...] list in RESP2, a map in RESP3."""
+    items = list(reply.items()) if isinstance(reply, dict) else list(zip(reply[0::2], reply[1::2]))
+    return {reply_text(key): reply_text(value) for key, value in items}
+
+
 def value_text(value):
     """A wanted value as the text CONFIG SET takes: booleans as yes/no, lists joined by spaces."""
     if isinstance(value, bool):

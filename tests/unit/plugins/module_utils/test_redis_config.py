@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.sre.runbooks.plugins.module_utils._redis import config
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import (
     HIDDEN,
     ConfigError,
@@ -143,3 +144,17 @@ def test_file_differs():
     settings = parse_config_file(CONFIG_FILE)
     assert file_differs(settings, {"maxmemory": "1073741824", "maxmemory-policy": "ALLKEYS-LRU"}) == []
     assert file_differs(settings, {"maxmemory-policy": "allkeys-lfu", "timeout": 10}) == ["maxmemory-policy", "timeout"]
+
+
+@pytest.mark.parametrize("reply", [
+    [b"maxmemory", b"0", b"maxmemory-policy", b"noeviction"],  # RESP2: a flat list
+    {b"maxmemory": b"0", b"maxmemory-policy": b"noeviction"},  # RESP3: a map
+    ["maxmemory", "0", "maxmemory-policy", "noeviction"],  # decode_responses=True
+])
+def test_config_reply_reads_both_protocols(reply):
+    assert config.config_reply(reply) == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+
+
+def test_config_reply_keeps_bytes_that_are_not_utf8_and_an_unknown_parameter_is_empty():
+    assert config.config_reply([b"dir", b"/data/\xff"]) == {"dir": "/data/\udcff"}
+    assert config.config_reply([]) == {}

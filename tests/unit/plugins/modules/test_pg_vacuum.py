@@ -15,6 +15,7 @@ from psycopg2 import sql
 
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import connection as postgres
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import catalog
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres import vacuum_runner
 from ansible_collections.sre.runbooks.plugins.modules import pg_vacuum
 
 OWN_PID = 4000
@@ -107,8 +108,8 @@ def fake(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, warning, **kw: warnings.append(warning))
-    monkeypatch.setattr(pg_vacuum, "connect", lambda module: conn)
-    monkeypatch.setattr(pg_vacuum.VacuumRunner, "render", lambda runner, statement: render(statement))
+    monkeypatch.setattr(vacuum_runner, "connect", lambda module: conn)
+    monkeypatch.setattr(vacuum_runner.VacuumRunner, "render", lambda runner, statement: render(statement))
     monkeypatch.setattr(catalog, "current_database", lambda cursor: "app")
     monkeypatch.setattr(catalog, "tables", lambda cursor: [dict(row) for row in TABLES])
     monkeypatch.setattr(catalog, "known_schemas", lambda cursor: ["public"])
@@ -151,7 +152,7 @@ def test_bad_input_fails_with_one_sentence(fake, args, message):
 
 def test_missing_psycopg2_is_reported_with_missing_required_lib(fake, monkeypatch):
     monkeypatch.setattr(postgres, "psycopg2", None)
-    monkeypatch.setattr(pg_vacuum, "connect", postgres.connect)
+    monkeypatch.setattr(vacuum_runner, "connect", postgres.connect)
     result = run_main({"operation": "report"})
     assert result["failed"] is True
     assert "Failed to import the required Python library (psycopg2" in result["msg"]

@@ -17,6 +17,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.sre.runbooks.plugins.module_utils._redis import backup_plan, maintainer
 from ansible_collections.sre.runbooks.plugins.module_utils._redis import connection as redis_utils
 from ansible_collections.sre.runbooks.plugins.modules import redis_maintain
 
@@ -130,7 +131,7 @@ def module_exits(monkeypatch):
 @pytest.fixture
 def fake(monkeypatch):
     holder = {"client": FakeRedis()}
-    monkeypatch.setattr(redis_maintain, "connect", lambda module: holder["client"])
+    monkeypatch.setattr(maintainer, "connect", lambda module: holder["client"])
     return holder
 
 
@@ -323,7 +324,7 @@ def test_missing_redis_library_is_reported(monkeypatch):
     ("copy", True, True, True, "copy"),
 ])
 def test_choose_backup_method(requested, local, readable, bgsave, method):
-    assert redis_maintain.choose_backup_method(requested, local, readable, bgsave)[0] == method
+    assert backup_plan.choose_backup_method(requested, local, readable, bgsave)[0] == method
 
 
 @pytest.mark.parametrize("local, readable, bgsave, message", [
@@ -333,16 +334,16 @@ def test_choose_backup_method(requested, local, readable, bgsave, method):
 ])
 def test_choose_backup_method_refuses_copy(local, readable, bgsave, message):
     with pytest.raises(redis_utils.RedisModuleError, match=message):
-        redis_maintain.choose_backup_method("copy", local, readable, bgsave)
+        backup_plan.choose_backup_method("copy", local, readable, bgsave)
 
 
 def test_backup_file_name():
     import datetime
 
     when = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-    assert redis_maintain.backup_file_name({"host": "10.0.0.5", "port": 6379}, when) == \
+    assert backup_plan.backup_file_name({"host": "10.0.0.5", "port": 6379}, when) == \
         "redis-10.0.0.5-6379-20250102T030405Z.rdb"
-    assert redis_maintain.backup_file_name({"unix_socket": "/run/redis/redis-server.sock"}, when) == \
+    assert backup_plan.backup_file_name({"unix_socket": "/run/redis/redis-server.sock"}, when) == \
         "redis-redis-server-20250102T030405Z.rdb"
-    assert redis_maintain.backup_file_name({"host": "fe80::1%eth0", "port": 1}, when) == \
+    assert backup_plan.backup_file_name({"host": "fe80::1%eth0", "port": 1}, when) == \
         "redis-fe80__1_eth0-1-20250102T030405Z.rdb"
