@@ -527,14 +527,15 @@ report:
       elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_args import REQUIRED_IF, argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_args import RANGES, REQUIRED_IF, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_runner import run_vacuum
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=REQUIRED_IF)
-    module.exit_json(**run_vacuum(module))
+    module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=REQUIRED_IF,
+                           ranges=RANGES)
+    module.exit_json(**module.run(lambda: run_vacuum(module), "pg_vacuum"))
 
 
 if __name__ == "__main__":

@@ -530,16 +530,16 @@ flush:
       sample: 1200
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import REDIS_REQUIRED_TOGETHER
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintain_args import REQUIRED_IF, argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintain_args import RANGES, REQUIRED_IF, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintainer import run_maintenance
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, ranges=RANGES,
                            required_together=REDIS_REQUIRED_TOGETHER, required_if=REQUIRED_IF)
-    module.exit_json(**run_maintenance(module))
+    module.exit_json(**module.run(lambda: run_maintenance(module), "redis_maintain"))
 
 
 if __name__ == "__main__":

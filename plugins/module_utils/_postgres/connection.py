@@ -52,6 +52,9 @@ POSTGRES_COMMON_ARGS = {
     "connect_timeout": {"type": "int", "default": 10, "fallback": (env_fallback, ["PGCONNECT_TIMEOUT"])},
 }
 
+# Passed to RunbookModule(ranges=...) by every PostgreSQL module.
+POSTGRES_RANGES = {"port": (1, 65535), "connect_timeout": (0, 3600)}
+
 # libpq's own words for a failure -> the cause in our one-sentence message. Checked in order.
 _CAUSES = (
     (re.compile(r"password authentication failed"), "password authentication failed"),

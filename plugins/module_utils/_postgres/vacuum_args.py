@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import parse_interval
-from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import POSTGRES_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import POSTGRES_COMMON_ARGS, POSTGRES_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import SESSION_STATES
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_options import OPERATIONS, REINDEX_SCOPES
 
 REQUIRED_IF = [("operation", "reindex", ["reindex_scope"])]
+# Bounds on numbers (RunbookModule ranges): NaN and runaway values are refused in one sentence.
+RANGES = dict(POSTGRES_RANGES, **{
+    "thresholds.dead_tuple_ratio": (None, None),  # finite; the runner checks 0..1 with its own sentence
+    "thresholds.min_dead_tuples": (0, 10 ** 15),
+    "thresholds.min_modified_since_analyze": (0, 10 ** 15),
+    "parallel": (0, 1024),
+    "top_n": (0, 100000),
+})
 
 # Options given as human intervals ('5s', '1h'); the runner works in seconds.
 INTERVAL_OPTIONS = ("lock_timeout", "statement_timeout", "idle_older_than")

@@ -39,6 +39,10 @@ REDIS_COMMON_ARGS = {
     "socket_timeout": {"type": "float", "default": 10.0},
 }
 
+# Passed to RunbookModule(ranges=...) by every Redis module: redis-py hangs on a NaN timeout.
+# (None, None) is "a finite number": the runner checks the lower bound with its own sentence.
+REDIS_RANGES = {"port": (1, 65535), "socket_timeout": (None, None)}
+
 REDIS_REQUIRED_TOGETHER = [("tls_cert", "tls_key")]
 
 # What client libraries and the server say -> the cause in our one-sentence message. Checked in order.

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import REDIS_COMMON_ARGS
-from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import REDIS_COMMON_ARGS, REDIS_RANGES
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3_RANGES
 
 OPERATIONS = ["backup", "memory", "ttl_sweep", "purge", "config", "flush"]
 
@@ -26,6 +26,15 @@ OPTION_OWNERS = {
     "batch_size": "ttl_sweep", "max_keys": "ttl_sweep", "rate_limit": "ttl_sweep", "sweep_method": "ttl_sweep",
     "settings": "config", "rewrite": "config", "flush_scope": "flush", "confirm": "flush", "flush_async": "flush",
 }
+
+
+# Bounds on numbers (RunbookModule ranges): NaN and runaway values are refused in one sentence.
+# (ttl, batch_size, big_keys, db and wait_timeout have their own checks in the runners.)
+RANGES = dict(REDIS_RANGES, **S3_RANGES, **{
+    "big_keys_sample": (0, 10 ** 9),
+    "max_keys": (0, 10 ** 12),
+    "rate_limit": (1, 10 ** 9),
+})
 
 
 def argument_spec():

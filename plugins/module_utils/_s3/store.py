@@ -64,6 +64,10 @@ S3_COMMON_ARGS = {
     "s3": {"type": "dict", "options": S3_OPTIONS},
 }
 
+# Passed to RunbookModule(ranges=...) by modules that take ``s3``; S3 parts are 5 MiB to 5 GiB.
+S3_RANGES = {"s3.multipart_threshold_mb": (1, 5 * 1024 * 1024), "s3.part_size_mb": (5, 5120),
+             "s3.max_concurrency": (1, 64), "s3.retries": (0, 20), "s3.timeout": (1, 3600)}
+
 # botocore error codes -> the cause in our sentence.
 _CODE_CAUSES = {
     "NoSuchBucket": "the bucket does not exist",
