@@ -200,7 +200,8 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: ["/usr/lib/postgresql/15/bin/pg_restore --no-password --exit-on-error --dbname platform_drill --single-transaction /var/backups/postgres/daily-platform-full-20250115T020000Z.dump"]
+  sample: ["/usr/lib/postgresql/15/bin/pg_restore --no-password --exit-on-error --dbname platform_drill --single-transaction
+            /var/backups/full-20250115T020000Z.dump"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

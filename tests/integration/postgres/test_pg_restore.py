@@ -107,7 +107,7 @@ def test_a_corrupted_backup_is_never_restored(server, full_backup, s3, scratch_d
                             Body=manifest_copy.read_bytes())
     work = tmp_path / "work"
     remote = restore(server, database=target, s3_key="corrupt/" + copy.name, dest=str(work),
-                        s3=server.s3_args(s3["bucket"], ""))
+                     s3=server.s3_args(s3["bucket"], ""))
     assert remote.failed and "the object is corrupted" in remote["msg"]
     assert not server.exists(target)
     assert list(work.iterdir()) == []
