@@ -326,19 +326,6 @@ EXAMPLES = r"""
     dest: /var/backups/postgres
     verify: archive
 
-- name: Daily health check - how fresh are the backups?
-  sre.runbooks.pg_backup_info:
-    dest: /var/backups/postgres
-    s3:
-      bucket: platform-backups
-      prefix: postgres/daily
-  register: backups
-
-- name: Fail when the newest good production backup is older than a day
-  ansible.builtin.assert:
-    that:
-      - backups.sets['daily/platform/schema:production'].latest_ok_age_seconds < 86400
-
 - name: Prune without backing up
   sre.runbooks.pg_backup:
     state: pruned
