@@ -40,6 +40,7 @@ options:
     type: str
 seealso:
   - module: sre.runbooks.pg_backup
+  - module: sre.runbooks.pg_restore
 """
 
 EXAMPLES = r"""
@@ -60,8 +61,7 @@ EXAMPLES = r"""
     fail_msg: "No good production backup in the last 24 hours (newest: {{ backups.sets['daily/platform/schema:production'].latest_ok }})."
 
 - name: Restore the newest good backup of any set
-  sre.runbooks.pg_backup:
-    state: restored
+  sre.runbooks.pg_restore:
     database: platform_drill
     src: "{{ backups.latest.local.path }}"
   when: backups.latest is not none
@@ -131,7 +131,7 @@ backups:
       type: dict
     s3:
       description: C(bucket), C(key), C(manifest_key), C(url) and upload details of the S3 copy, or null. C(key) is what
-        O(sre.runbooks.pg_backup#module:s3_key) takes.
+        O(sre.runbooks.pg_restore#module:s3_key) takes.
       type: dict
 sets:
   description: Per set key, the number of backups, their total size, the newest backup and the newest one with status
@@ -147,38 +147,15 @@ latest:
   type: dict
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.manifest import ManifestError
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import RetentionError
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, S3Repo, list_backups
-from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3Error, S3Store, ensure_boto3
-
-
-def argument_spec():
-    spec = copy.deepcopy(S3_COMMON_ARGS)
-    spec.update(dest={"type": "path"}, label={"type": "str"}, database={"type": "str"})
-    return spec
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import info_argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.info import list_for_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True,
                            required_one_of=[("dest", "s3")])
-    params = module.params
-    warnings = []
-    try:
-        local = LocalRepo(params["dest"]) if params.get("dest") else None
-        s3 = None
-        if params.get("s3"):
-            ensure_boto3(module)
-            s3 = S3Repo(S3Store(params["s3"]))
-        result = list_backups(local, s3, warnings, label=params.get("label"), database=params.get("database"))
-    except (S3Error, ManifestError, RetentionError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, **result)
+    list_for_module(module)
 
 
 if __name__ == "__main__":

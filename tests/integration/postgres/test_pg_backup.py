@@ -3,7 +3,8 @@
 Every test works on databases, buckets and directories of its own and checks real state: files
 and their modes on disk, objects and their stored checksums in S3 (read with boto3), rows in the
 restored databases (counted and fingerprinted), sessions in pg_stat_activity. Waits poll with
-deadlines; nothing sleeps a fixed time.
+deadlines; nothing sleeps a fixed time. The server helper and fixtures here serve pg_restore's
+tests (test_pg_restore.py) and the pod-exec tests too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from tests.integration.module_runner import run_module
 from tests.integration.waiting import wait_until
 
 MODULE = "sre.runbooks.pg_backup"
+RESTORE_MODULE = "sre.runbooks.pg_restore"
+INFO_MODULE = "sre.runbooks.pg_backup_info"
 SCHEMAS = ["production", "experiments_v1", "quarantine"]
 DUMP_APP = "sre.runbooks pg_backup (pg_dump)"
 
@@ -103,9 +106,10 @@ class Server:
         return args
 
     def run(self, check=False, diff=False, module=MODULE, **args):
-        """Run pg_backup; the PostgreSQL password and the S3 keys come from the environment (env fallbacks)."""
+        """Run pg_backup (or pg_restore, pg_backup_info); the PostgreSQL password and the S3 keys come from the
+        environment (env fallbacks)."""
         module_args = {"host": self.info["host"], "port": self.info["port"], "user": self.info["user"]}
-        if module != MODULE:
+        if module == INFO_MODULE:  # it connects to no database
             module_args = {}
         module_args.update(args)
         env = {"PGPASSWORD": self.info["password"], "AWS_ACCESS_KEY_ID": self.s3_info["access_key"],
@@ -182,7 +186,7 @@ def scratch_dbs(server):
 
 @pytest.fixture(scope="module")
 def full_backup(server, platform, s3, tmp_path_factory):
-    """One full custom-format backup of the platform database, verified and uploaded (shared by restore tests)."""
+    """One full custom-format backup of the platform database, verified and uploaded (test_pg_restore.py restores it)."""
     dest = tmp_path_factory.mktemp("full")
     result = server.run(database=platform, dest=str(dest), label="nightly", verify="archive",
                         s3=server.s3_args(s3["bucket"], "full/"))
@@ -267,7 +271,7 @@ def test_per_schema_backups_are_separate_and_uploaded_with_checksums(server, pla
     # The plain zstd dump of one schema restores on its own (psql, one transaction).
     target = unique("pgb_prod_copy")
     scratch_dbs.append(target)
-    restored = server.run(state="restored", database=target, src=result["backups"][0]["local"]["path"])
+    restored = server.run(module=RESTORE_MODULE, database=target, src=result["backups"][0]["local"]["path"])
     assert not restored.failed, restored.get("msg")
     assert restored["restore"]["row_counts"]["ok"]
     assert server.fingerprint(target) == server.fingerprint(platform, ["production"])
@@ -396,7 +400,7 @@ def test_retention_locally_and_in_s3_then_listing(server, platform, s3, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{n}{ext}" for n in (new_name, future) for ext in (".dump", ".manifest.json"))
 
-    listing = server.run(module="sre.runbooks.pg_backup_info", dest=str(tmp_path), database=platform,
+    listing = server.run(module=INFO_MODULE, dest=str(tmp_path), database=platform,
                          s3=server.s3_args(s3["bucket"], "ret/"))
     assert not listing.failed and not listing.changed
     assert [b["name"] for b in listing["backups"]] == [future, new_name]
@@ -404,89 +408,6 @@ def test_retention_locally_and_in_s3_then_listing(server, platform, s3, tmp_path
     info = listing["sets"][f"ret/{platform}/tables:public.settings"]
     assert info["count"] == 2 and info["latest"] == future and info["latest_ok"] == future
     assert listing["backups"][1]["s3"]["key"] == f"ret/{new_name}.dump"
-
-
-# -- restoring --------------------------------------------------------------------------------------
-
-def test_restore_from_s3_round_trip_and_idempotence(server, platform, full_backup, scratch_dbs, tmp_path):
-    target = unique("pgb_restored")
-    scratch_dbs.append(target)
-    args = {"state": "restored", "database": target, "s3_key": full_backup["backup"]["s3"]["key"],
-            "s3": server.s3_args(full_backup["backup"]["s3"]["bucket"], ""), "dest": str(tmp_path), "jobs": 2}
-    preview = server.run(check=True, diff=True, **args)
-    assert not preview.failed, preview.get("msg")
-    assert preview.changed and preview["restore"]["action"] == "restore"
-    assert preview["diff"]["before"]["exists"] is False
-    assert not server.exists(target)
-
-    done = server.run(**args)
-    assert not done.failed, done.get("msg")
-    assert done.changed and done["restore"]["action"] == "restore" and done["restore"]["checksum"] == "passed"
-    assert done["restore"]["row_counts"]["ok"] and done["restore"]["row_counts"]["matched"] == 6
-    assert server.counts(target) == server.counts(platform)
-    assert server.fingerprint(target) == server.fingerprint(platform)
-    assert list(tmp_path.iterdir()) == []  # the download was removed
-
-    again = server.run(**args)
-    assert not again.failed and not again.changed and again["restore"]["action"] == "none"
-
-
-def test_restore_into_a_non_empty_database_is_refused_then_forced_with_a_safety_dump(server, platform, full_backup,
-                                                                                     scratch_dbs, tmp_path):
-    target = server.create(unique("pgb_busy"))
-    scratch_dbs.append(target)
-    server.execute(target, "CREATE TABLE public.legacy (id int); INSERT INTO public.legacy VALUES (1), (2), (3)")
-    args = {"state": "restored", "database": target, "src": full_backup["backup"]["local"]["path"]}
-    refused = server.run(**args)
-    assert refused.failed and not refused.changed
-    assert refused["msg"].startswith(f'Refusing to restore {full_backup["backup"]["name"]} into database "{target}"')
-    assert "public.legacy" in refused["msg"] and "force=true" in refused["msg"]
-    assert server.counts(target) == {"public.legacy": 3}
-
-    holder = server.connect(target, application_name="pgb-holder")  # a client that would block DROP DATABASE
-    try:
-        forced = server.run(force=True, terminate_sessions=True, safety_dir=str(tmp_path), **args)
-        assert not forced.failed, forced.get("msg")
-        assert forced["restore"]["action"] == "replace"
-        safety = forced["restore"]["safety_backup"]
-        safety_path = Path(safety["local"]["path"])
-        assert safety_path.parent == tmp_path and mode(safety_path) == "0o600"
-        assert read_manifest(tmp_path, safety["name"])["row_counts"] == {"public.legacy": 3}
-        toc = subprocess.run([str(Path(server.info["bin_dir"]) / "pg_restore"), "--list", str(safety_path)],
-                             capture_output=True, text=True, check=True).stdout
-        assert "TABLE DATA public legacy" in toc
-        assert server.fingerprint(target) == server.fingerprint(platform)
-        assert "public.legacy" not in server.counts(target)
-        with pytest.raises(psycopg2.OperationalError):
-            holder.cursor().execute("SELECT 1")
-    finally:
-        holder.close()
-
-
-def test_a_corrupted_backup_is_never_restored(server, full_backup, s3, scratch_dbs, tmp_path):
-    source = Path(full_backup["backup"]["local"]["path"])
-    copy = tmp_path / source.name
-    shutil.copyfile(source, copy)
-    manifest_copy = tmp_path / (full_backup["backup"]["name"] + ".manifest.json")
-    shutil.copyfile(full_backup["backup"]["local"]["manifest_path"], manifest_copy)
-    data = bytearray(copy.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    copy.write_bytes(bytes(data))
-    target = unique("pgb_never")
-    scratch_dbs.append(target)
-    local = server.run(state="restored", database=target, src=str(copy))
-    assert local.failed and "the file is corrupted or was changed" in local["msg"]
-    assert not server.exists(target)
-
-    s3["client"].put_object(Bucket=s3["bucket"], Key="corrupt/" + copy.name, Body=bytes(data))
-    s3["client"].put_object(Bucket=s3["bucket"], Key=f"corrupt/{full_backup['backup']['name']}.manifest.json",
-                            Body=manifest_copy.read_bytes())
-    work = tmp_path / "work"
-    remote = server.run(state="restored", database=target, s3_key="corrupt/" + copy.name, dest=str(work),
-                        s3=server.s3_args(s3["bucket"], ""))
-    assert remote.failed and "the object is corrupted" in remote["msg"]
-    assert not server.exists(target)
-    assert list(work.iterdir()) == []
 
 
 # -- faults --------------------------------------------------------------------------------------------

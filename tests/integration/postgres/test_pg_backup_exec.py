@@ -4,7 +4,7 @@ A private kwok cluster (tests/k8s/cluster.sh with its own SRE_K8S_DIR, so the sh
 alone) with the Exec CRD enabled; a kwok ``Exec`` object maps the exec of our pod to local
 commands, so the pg_dump started through the Kubernetes exec API runs on this host against the
 harness PostgreSQL. Its output comes back over the websocket into the module's local file; the
-backup is then restored (locally) and its rows compared. Everything stays on 127.0.0.0/8.
+backup is then restored (locally, by pg_restore) and its rows compared. Everything stays on 127.0.0.0/8.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.postgres.test_pg_backup import Server, populate, unique
+from tests.integration.postgres.test_pg_backup import RESTORE_MODULE, Server, populate, unique
 from tests.integration.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -104,7 +104,7 @@ def test_backup_through_pod_exec_restores_same_rows(server, platform, database_p
     assert manifest["row_counts"] == expected
     target = unique("pgb_exec_restored")
     try:
-        restored = server.run(state="restored", database=target, src=str(path))
+        restored = server.run(module=RESTORE_MODULE, database=target, src=str(path))
         assert not restored.failed, restored.get("msg")
         assert server.counts(target) == expected
         assert server.fingerprint(target) == server.fingerprint(platform)

@@ -1,7 +1,8 @@
 """pg_backup's main(): option checks, listing and retention over a backup directory, without servers.
 
-Listing and pruning read only manifests, so they run here for real on files in tmp_path; backup
-and restore need PostgreSQL and are covered by tests/integration/postgres/test_pg_backup.py.
+Listing and pruning read only manifests, so they run here for real on files in tmp_path; backups
+need PostgreSQL and are covered by tests/integration/postgres/test_pg_backup.py. Restores are
+pg_restore's (test_pg_restore.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from ansible.module_utils.common.warnings import get_warning_messages
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.errors import BackupError
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.streams import GunzipTail, Tail, Writer
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.transport import check_transport
 from ansible_collections.sre.runbooks.plugins.modules import pg_backup, pg_backup_info
 
 
@@ -77,18 +81,11 @@ def fabricate(dest, name, days_ago, set_key="daily/platform/full", status="passe
     ({"state": "present", "dest": "/tmp/x", "lock_wait_timeout": "5"}, "Invalid lock_wait_timeout"),
     ({"state": "present", "dest": "/tmp/x", "retention": {"keep_last": 0}}, "keep_last=0 must be at least 1"),
     ({"state": "pruned", "dest": "/tmp/x"}, "state=pruned needs retention"),
-    ({"state": "restored"}, "exactly one of src"),
-    ({"state": "restored", "src": "/nonexistent/b.dump"}, "has no manifest /nonexistent/b.manifest.json"),
 ])
 def test_bad_options_fail_with_one_sentence_before_any_connection(args, message):
     result = run(dict(args, host="127.0.0.1", port=1))  # port 1: nothing would answer a connection
     assert result["failed"] and message in result["msg"], result["msg"]
     assert result["msg"].count(". ") == 0 or "Refusing" in result["msg"]
-
-
-def test_src_and_s3_key_are_exclusive():
-    result = run({"state": "restored", "src": "/a", "s3_key": "b", "s3": {"bucket": "x"}})
-    assert result["failed"] and "mutually exclusive" in result["msg"]
 
 
 def test_list_returns_backups_newest_first_with_freshness(tmp_path):
@@ -157,7 +154,7 @@ def test_writer_gzips_in_process_into_a_standard_gzip_file(tmp_path):
     data = b"COPY public.t (id) FROM stdin;\n" + b"".join(b"%d\n" % n for n in range(200000)) + b"\\.\n"
     target = tmp_path / "dump.sql.gz"
     with open(target, "wb") as handle:
-        writer = pg_backup.Writer(handle, gzip_level=6)
+        writer = Writer(handle, gzip_level=6)
         for start in range(0, len(data), 65536):
             writer(data[start:start + 65536])
         writer.close()
@@ -170,15 +167,15 @@ def test_writer_gzips_in_process_into_a_standard_gzip_file(tmp_path):
 def test_gunzip_tail_reads_multi_member_streams_and_spots_truncation():
     data = b"x" * 300000 + b"\n-- PostgreSQL database dump complete\n"
     blob = gzip.compress(data[:1000]) + gzip.compress(data[1000:])
-    tail = pg_backup.Tail(keep=64)
-    reader = pg_backup.GunzipTail(tail)
+    tail = Tail(keep=64)
+    reader = GunzipTail(tail)
     for start in range(0, len(blob), 333):
         reader(blob[start:start + 333])
     reader.close("dump.sql.gz")
     assert tail.size == len(data) and tail.tail.endswith(b"dump complete\n")
-    cut = pg_backup.GunzipTail(pg_backup.Tail())
+    cut = GunzipTail(Tail())
     cut(blob[:-12])
-    with pytest.raises(pg_backup.BackupError, match="ends early; the file is truncated"):
+    with pytest.raises(BackupError, match="ends early; the file is truncated"):
         cut.close("dump.sql.gz")
 
 
@@ -189,7 +186,7 @@ def test_gunzip_tail_reads_multi_member_streams_and_spots_truncation():
     ({"type": "kubernetes", "pod": "postgres-0"}, "plain", True),
 ])
 def test_check_transport(transport, fmt, remote):
-    assert pg_backup.check_transport(transport, fmt) is remote
+    assert check_transport(transport, fmt) is remote
 
 
 @pytest.mark.parametrize("transport, fmt, message", [
@@ -197,5 +194,5 @@ def test_check_transport(transport, fmt, remote):
     ({"type": "kubernetes", "pod": "postgres-0"}, "directory", "format=directory is not supported"),
 ])
 def test_check_transport_refuses(transport, fmt, message):
-    with pytest.raises(pg_backup.BackupError, match=message):
-        pg_backup.check_transport(transport, fmt)
+    with pytest.raises(BackupError, match=message):
+        check_transport(transport, fmt)
