@@ -481,15 +481,15 @@ commands:
   sample: ["/usr/lib/postgresql/15/bin/pg_dump --no-password --format=plain --snapshot=00000003-0000001B-1 | /usr/bin/gzip -c -6"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import backup_argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import BACKUP_RANGES, backup_argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.backup_runner import BackupRunner
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.entry import run_to_exit
 
 
 def main():
-    module = AnsibleModule(argument_spec=backup_argument_spec(), supports_check_mode=True)
-    run_to_exit(module, BackupRunner(module))
+    module = RunbookModule(argument_spec=backup_argument_spec(), supports_check_mode=True, ranges=BACKUP_RANGES)
+    module.run(lambda: run_to_exit(module, BackupRunner(module)), "pg_backup")
 
 
 if __name__ == "__main__":

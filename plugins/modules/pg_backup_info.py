@@ -147,15 +147,15 @@ latest:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import info_argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import INFO_RANGES, info_argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.info import list_for_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True,
+    module = RunbookModule(argument_spec=info_argument_spec(), supports_check_mode=True, ranges=INFO_RANGES,
                            required_one_of=[("dest", "s3")])
-    list_for_module(module)
+    module.run(lambda: list_for_module(module), "pg_backup_info")
 
 
 if __name__ == "__main__":

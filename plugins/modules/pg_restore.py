@@ -204,16 +204,16 @@ commands:
             /var/backups/full-20250115T020000Z.dump"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import restore_argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.args import RESTORE_RANGES, restore_argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.entry import run_to_exit
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.restore import RestoreRunner
 
 
 def main():
-    module = AnsibleModule(argument_spec=restore_argument_spec(), supports_check_mode=True,
+    module = RunbookModule(argument_spec=restore_argument_spec(), supports_check_mode=True, ranges=RESTORE_RANGES,
                            mutually_exclusive=[("src", "s3_key")])
-    run_to_exit(module, RestoreRunner(module))
+    module.run(lambda: run_to_exit(module, RestoreRunner(module)), "pg_restore")
 
 
 if __name__ == "__main__":

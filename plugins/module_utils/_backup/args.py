@@ -17,8 +17,8 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import naming
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS
-from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import POSTGRES_COMMON_ARGS
-from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import POSTGRES_COMMON_ARGS, POSTGRES_RANGES
+from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3_COMMON_ARGS, S3_RANGES
 
 BACKUP_STATES = ["present", "pruned"]
 RETENTION_SPEC = {"keep_last": {"type": "int"}, "max_age_days": {"type": "float"}, "min_keep": {"type": "int", "default": 1}}
@@ -31,6 +31,13 @@ PROGRAM_OPTIONS = {
     "bin_dir": {"type": "path"},
     "maintenance_database": {"type": "str", "default": "postgres"},
 }
+
+# Bounds on numbers (RunbookModule ranges). jobs forks that many pg_dump/pg_restore workers, each a
+# database connection: more than 64 is a typo, not a plan. Retention counts have their own checks.
+BACKUP_RANGES = dict(POSTGRES_RANGES, **S3_RANGES, **{"jobs": (1, 64), "retention.max_age_days": (None, None),
+                                                      "s3_retention.max_age_days": (None, None)})
+RESTORE_RANGES = dict(POSTGRES_RANGES, **S3_RANGES, **{"jobs": (1, 64)})
+INFO_RANGES = dict(S3_RANGES)
 
 
 def transport_spec():

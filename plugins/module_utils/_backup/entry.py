@@ -19,6 +19,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._backup import manife
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import naming
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.errors import BackupError
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import RetentionError
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import os_error_sentence
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import DatabaseError, PostgresError, first_line
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.tools import ToolError
@@ -39,6 +40,9 @@ def run_to_exit(module, runner):
     except EXPECTED_ERRORS as exc:
         _warn(module, runner)
         module.fail_json(msg=str(exc), **runner.result)
+    except OSError as exc:  # dest or safety_dir under /proc, a file where a folder should be, a full disk
+        _warn(module, runner)
+        module.fail_json(msg=os_error_sentence(exc), **runner.result)
     except DatabaseError as exc:
         _warn(module, runner)
         module.fail_json(msg=f"PostgreSQL error on database \"{module.params['database']}\": {first_line(exc)}.",

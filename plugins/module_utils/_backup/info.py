@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.manifest import ManifestError
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import RetentionError
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, S3Repo, list_backups
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import os_error_sentence
 from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Error, S3Store, ensure_boto3
 
 
@@ -29,6 +30,8 @@ def list_for_module(module):
         result = list_backups(local, s3, warnings, label=params.get("label"), database=params.get("database"))
     except (S3Error, ManifestError, RetentionError) as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=os_error_sentence(exc, "read"))
     for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, **result)

@@ -28,6 +28,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._backup.errors import
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.restore_plan import choose_action
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.restore_source import fetch_source, load_source
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.restore_target import (
+    discard_created,
     prepare_target,
     set_marker,
     target_state,
@@ -107,9 +108,15 @@ class RestoreRunner:
             if self.params["terminate_sessions"] and state["exists"]:
                 restore["sessions_terminated"] = terminate_sessions(admin, target)
             started = time.monotonic()
-            prepare_target(self.session, admin, manifest, target, state)
-            create_table_schemas(self.session, manifest, target)
-            self.load(manifest, path, restore)
+            existed = state["exists"]
+            try:
+                prepare_target(self.session, admin, manifest, target, state)
+                create_table_schemas(self.session, manifest, target)
+                self.load(manifest, path, restore)
+            except BaseException:
+                if not existed and manifest["scope"] != "globals":
+                    discard_created(admin, target, force=self.session.server_major >= 13)
+                raise
             restore["duration_seconds"] = round(time.monotonic() - started, 3)
         finally:
             if cleanup:

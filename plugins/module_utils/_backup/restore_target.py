@@ -113,6 +113,17 @@ def prepare_target(session, admin, manifest, target, state):
         clear_objects(session, scope, target, state)
 
 
+def discard_created(admin, target, force):
+    """Drop ``target`` after a failed restore created it: an empty database must not look restored.
+
+    Best effort: the restore's own error is the one the operator needs, so a failure here is swallowed.
+    """
+    try:
+        drop_database(admin, target, force=force, if_exists=True)
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass
+
+
 def clear_objects(session, scope, target, state):
     """Drop the schemas (CASCADE) or tables of a schema or table backup from an existing target."""
     conn = session.connect(target)

@@ -139,7 +139,13 @@ def contained_path(path, root):
         return False
 
 
-def os_error_sentence(action, path, exc):
-    """One sentence for an OSError on ``path``: what we tried, where, and the system's reason."""
-    reason = exc.strerror or exc.__class__.__name__
-    return f"Cannot {action} {path}: {reason}."
+def os_error_sentence(exc, action="use"):
+    """One sentence for an OSError: what we tried, on which path, and the system's reason.
+
+    ``dest`` under /proc, an existing file given as a folder, a folder below a file, a full disk:
+    the system's reason ("Not a directory", "No space left on device") is what the operator needs.
+    """
+    reason = exc.strerror or str(exc).strip() or exc.__class__.__name__
+    where = exc.filename if exc.filename is not None else "a file"
+    other = f" and {exc.filename2}" if getattr(exc, "filename2", None) else ""
+    return f"Cannot {action} {where}{other}: {reason.rstrip('.')}."
