@@ -104,8 +104,8 @@ def _problem(pod, row, init, main, ready_cond):
             term = _terminated(container)
             if term and term.get("exitCode"):
                 return _found(status.get("reason") or term.get("reason") or "Error",
-                             status.get("message") or term.get("message") or f"exit code {term.get('exitCode')}",
-                             container.get("name"))
+                              status.get("message") or term.get("message") or f"exit code {term.get('exitCode')}",
+                              container.get("name"))
         return _found(status.get("reason") or "Failed", status.get("message"))
     if row["phase"] == "Succeeded":
         return _found("Completed")
@@ -117,7 +117,7 @@ def _problem(pod, row, init, main, ready_cond):
         term = _terminated(container)
         if term and term.get("exitCode"):
             return _found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
-                         container.get("name"))
+                          container.get("name"))
     for container in main:
         waiting = _waiting(container)
         if waiting and waiting.get("reason") not in BENIGN_WAITING:
@@ -129,7 +129,7 @@ def _problem(pod, row, init, main, ready_cond):
         term = _terminated(container)
         if term and term.get("exitCode"):
             return _found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
-                         container.get("name"))
+                          container.get("name"))
     for container in init + main:
         waiting = _waiting(container)
         if waiting:
