@@ -12,7 +12,7 @@ Given the objects of a namespace (pods, Deployments, StatefulSets, DaemonSets, H
 events, PodMetrics) and the time "now", build the rows the module returns and the problems a
 health check acts on, each with a severity (``critical`` or ``warning``) and a category
 (``namespace``, ``pod``, ``workload``, ``hpa``, ``resources``). Pod diagnosis itself is
-:func:`k8s_pods.diagnose`; workload rollout state is :func:`k8s_rollout.rollout_status`. No I/O.
+:func:`k8s_pods.diagnose`; workload rollout state is :func:`rollout_plan.rollout_status`. No I/O.
 """
 
 from __future__ import annotations

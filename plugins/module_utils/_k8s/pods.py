@@ -82,57 +82,67 @@ def diagnose(pod):
             row["last_exit_code"] = last.get("exitCode")
             row["last_termination_reason"] = last.get("reason")
             break
-
-    def found(reason, message=None, container=None):
+    found = _problem(pod, row, init, main, ready_cond)
+    if found:
+        reason, message, container = found
         row.update(reason=reason, message=(message or None), container=container)
-        return row
+    return row
 
+
+def _found(reason, message=None, container=None):
+    return reason, message, container
+
+
+def _problem(pod, row, init, main, ready_cond):
+    """(reason, message, container) of the pod's most telling problem, as kubectl get pods shows it, or None."""
+    metadata = pod.get("metadata") or {}
+    status = pod.get("status") or {}
     if metadata.get("deletionTimestamp"):
-        return found("Terminating")
+        return _found("Terminating")
     if row["phase"] == "Failed":
         for container in init + main:
             term = _terminated(container)
             if term and term.get("exitCode"):
-                return found(status.get("reason") or term.get("reason") or "Error",
-                             status.get("message") or term.get("message") or f"exit code {term.get('exitCode')}",
-                             container.get("name"))
-        return found(status.get("reason") or "Failed", status.get("message"))
+                return _found(status.get("reason") or term.get("reason") or "Error",
+                              status.get("message") or term.get("message") or f"exit code {term.get('exitCode')}",
+                              container.get("name"))
+        return _found(status.get("reason") or "Failed", status.get("message"))
     if row["phase"] == "Succeeded":
-        return found("Completed")
+        return _found("Completed")
     # Init containers run first: their problem is the pod's problem.
     for container in init:
         waiting = _waiting(container)
         if waiting and waiting.get("reason") not in BENIGN_WAITING:
-            return found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
+            return _found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
         term = _terminated(container)
         if term and term.get("exitCode"):
-            return found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
-                         container.get("name"))
+            return _found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
+                          container.get("name"))
     for container in main:
         waiting = _waiting(container)
         if waiting and waiting.get("reason") not in BENIGN_WAITING:
-            return found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
+            return _found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
     scheduled = _condition(pod, "PodScheduled")
     if scheduled and scheduled.get("status") == "False":
-        return found(scheduled.get("reason") or "Unschedulable", scheduled.get("message"))
+        return _found(scheduled.get("reason") or "Unschedulable", scheduled.get("message"))
     for container in main:
         term = _terminated(container)
         if term and term.get("exitCode"):
-            return found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
-                         container.get("name"))
+            return _found(term.get("reason") or "Error", term.get("message") or f"exit code {term.get('exitCode')}",
+                          container.get("name"))
     for container in init + main:
         waiting = _waiting(container)
         if waiting:
-            return found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
+            return _found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
     if row["phase"] == "Pending":
-        return found("Pending", status.get("message"))
+        return _found("Pending", status.get("message"))
     if not row["ready"]:
         not_ready = [c.get("name") for c in main if not c.get("ready")]
         if not_ready:
-            return found("NotReady", "containers not ready: " + ", ".join(not_ready), not_ready[0])
+            return _found("NotReady", "containers not ready: " + ", ".join(not_ready), not_ready[0])
         message = (ready_cond or {}).get("message") or (ready_cond or {}).get("reason")
-        return found("NotReady", message)
-    return row
+        return _found("NotReady", message)
+    return None
 
 
 def public_row(row):

@@ -96,116 +96,130 @@ def rollout_status(kind, obj):
     latest spec), failure (``ProgressDeadlineExceeded`` or None), paused, strategy,
     pending_update (pods still on an older revision under OnDelete) and replicas counts.
     """
+    if kind not in _STATUS_BY_KIND:
+        raise RolloutError(f"Unsupported kind {kind!r}; expected one of {', '.join(KINDS)}.")
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     generation = (obj.get("metadata") or {}).get("generation") or 0
     observed_generation = status.get("observedGeneration") or 0
     result = {"complete": False, "message": "", "observed": False, "failure": None,
               "paused": bool(spec.get("paused")), "strategy": None, "pending_update": 0, "replicas": {}}
+    return _STATUS_BY_KIND[kind](obj, spec, status, generation, observed_generation, result)
 
-    if kind == "Deployment":
-        desired = _replicas(spec)
-        updated = status.get("updatedReplicas") or 0
-        total = status.get("replicas") or 0
-        available = status.get("availableReplicas") or 0
-        result["strategy"] = (spec.get("strategy") or {}).get("type") or "RollingUpdate"
-        result["replicas"] = {"desired": desired, "current": total, "updated": updated,
-                              "ready": status.get("readyReplicas") or 0, "available": available}
-        result["observed"] = generation <= observed_generation
-        if not result["observed"]:
-            result["message"] = "waiting for the deployment controller to observe the new spec"
-            return result
-        progressing = _condition(obj, "Progressing")
-        if progressing and progressing.get("reason") == PROGRESS_DEADLINE:
-            result["failure"] = PROGRESS_DEADLINE
-            deadline = spec.get("progressDeadlineSeconds")
-            detail = f" ({deadline}s)" if deadline else ""
-            cause = (progressing.get("message") or "").rstrip(".")
-            result["message"] = f"exceeded its progress deadline{detail}" + (f": {cause}" if cause else "")
-        elif updated < desired:
-            result["message"] = f"{updated} of {desired} new replicas have been updated"
-        elif total > updated:
-            result["message"] = f"{total - updated} old replicas are pending termination"
-        elif available < updated:
-            result["message"] = f"{available} of {updated} updated replicas are available"
+
+def _deployment_status(obj, spec, status, generation, observed_generation, result):
+    """rollout_status of a Deployment: the rules of kubectl's DeploymentStatusViewer."""
+    desired = _replicas(spec)
+    updated = status.get("updatedReplicas") or 0
+    total = status.get("replicas") or 0
+    available = status.get("availableReplicas") or 0
+    result["strategy"] = (spec.get("strategy") or {}).get("type") or "RollingUpdate"
+    result["replicas"] = {"desired": desired, "current": total, "updated": updated,
+                          "ready": status.get("readyReplicas") or 0, "available": available}
+    result["observed"] = generation <= observed_generation
+    if not result["observed"]:
+        result["message"] = "waiting for the deployment controller to observe the new spec"
+        return result
+    progressing = _condition(obj, "Progressing")
+    if progressing and progressing.get("reason") == PROGRESS_DEADLINE:
+        result["failure"] = PROGRESS_DEADLINE
+        deadline = spec.get("progressDeadlineSeconds")
+        detail = f" ({deadline}s)" if deadline else ""
+        cause = (progressing.get("message") or "").rstrip(".")
+        result["message"] = f"exceeded its progress deadline{detail}" + (f": {cause}" if cause else "")
+        return result
+    return _first_wait(result, [
+        (updated < desired, f"{updated} of {desired} new replicas have been updated"),
+        (total > updated, f"{total - updated} old replicas are pending termination"),
+        (available < updated, f"{available} of {updated} updated replicas are available"),
+    ])
+
+
+def _statefulset_status(obj, spec, status, generation, observed_generation, result):
+    """rollout_status of a StatefulSet: kubectl's StatefulSetStatusViewer, plus OnDelete and partitions."""
+    desired = _replicas(spec)
+    strategy = spec.get("updateStrategy") or {}
+    result["strategy"] = strategy.get("type") or "RollingUpdate"
+    ready = status.get("readyReplicas") or 0
+    updated = status.get("updatedReplicas") or 0
+    total = status.get("replicas") or 0
+    result["replicas"] = {"desired": desired, "current": total, "updated": updated, "ready": ready,
+                          "available": status.get("availableReplicas") or 0}
+    result["observed"] = bool(observed_generation) and generation <= observed_generation
+    if not result["observed"]:
+        result["message"] = "waiting for the statefulset controller to observe the new spec"
+        return result
+    if result["strategy"] == "OnDelete":
+        result["pending_update"] = max(0, desired - updated)
+        if ready < desired or total != desired:
+            result["message"] = f"{ready} of {desired} pods are ready"
         else:
             result["complete"] = True
-            result["message"] = "successfully rolled out"
+            result["message"] = "all pods are ready" + _on_delete_note(result["pending_update"])
         return result
-
-    if kind == "StatefulSet":
-        desired = _replicas(spec)
-        strategy = spec.get("updateStrategy") or {}
-        result["strategy"] = strategy.get("type") or "RollingUpdate"
-        ready = status.get("readyReplicas") or 0
-        updated = status.get("updatedReplicas") or 0
-        total = status.get("replicas") or 0
-        result["replicas"] = {"desired": desired, "current": total, "updated": updated, "ready": ready,
-                              "available": status.get("availableReplicas") or 0}
-        result["observed"] = bool(observed_generation) and generation <= observed_generation
-        if not result["observed"]:
-            result["message"] = "waiting for the statefulset controller to observe the new spec"
-            return result
-        if result["strategy"] == "OnDelete":
-            result["pending_update"] = max(0, desired - updated)
-            if ready < desired or total != desired:
-                result["message"] = f"{ready} of {desired} pods are ready"
-            else:
-                result["complete"] = True
-                result["message"] = "all pods are ready" + _on_delete_note(result["pending_update"])
-            return result
-        if ready < desired:
-            result["message"] = f"waiting for {desired - ready} pods to be ready"
-            return result
-        rolling = strategy.get("rollingUpdate")
-        if rolling is not None:
-            partition = rolling.get("partition") or 0
-            if updated < desired - partition:
-                result["message"] = f"{updated} of {desired - partition} new pods have been updated"
-                if partition:
-                    result["message"] += f" (partition {partition})"
-                return result
-            result["complete"] = True
-            result["message"] = (f"partitioned roll out complete: {updated} new pods have been updated"
-                                 if partition else "successfully rolled out")
-            return result
-        if status.get("updateRevision") != status.get("currentRevision"):
-            result["message"] = f"waiting for the rolling update to complete {updated} pods at revision {status.get('updateRevision')}"
+    if ready < desired:
+        result["message"] = f"waiting for {desired - ready} pods to be ready"
+        return result
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:
+        partition = rolling.get("partition") or 0
+        if updated < desired - partition:
+            result["message"] = f"{updated} of {desired - partition} new pods have been updated"
+            if partition:
+                result["message"] += f" (partition {partition})"
             return result
         result["complete"] = True
-        result["message"] = "successfully rolled out"
+        result["message"] = (f"partitioned roll out complete: {updated} new pods have been updated"
+                             if partition else "successfully rolled out")
         return result
+    if status.get("updateRevision") != status.get("currentRevision"):
+        result["message"] = f"waiting for the rolling update to complete {updated} pods at revision {status.get('updateRevision')}"
+        return result
+    result["complete"] = True
+    result["message"] = "successfully rolled out"
+    return result
 
-    if kind == "DaemonSet":
-        strategy = spec.get("updateStrategy") or {}
-        result["strategy"] = strategy.get("type") or "RollingUpdate"
-        desired = status.get("desiredNumberScheduled") or 0
-        updated = status.get("updatedNumberScheduled") or 0
-        available = status.get("numberAvailable") or 0
-        result["replicas"] = {"desired": desired, "current": status.get("currentNumberScheduled") or 0,
-                              "updated": updated, "ready": status.get("numberReady") or 0, "available": available}
-        result["observed"] = generation <= observed_generation
-        if not result["observed"]:
-            result["message"] = "waiting for the daemonset controller to observe the new spec"
-            return result
-        if result["strategy"] == "OnDelete":
-            result["pending_update"] = max(0, desired - updated)
-            if available < desired:
-                result["message"] = f"{available} of {desired} pods are available"
-            else:
-                result["complete"] = True
-                result["message"] = "all pods are available" + _on_delete_note(result["pending_update"])
-            return result
-        if updated < desired:
-            result["message"] = f"{updated} of {desired} updated pods have been scheduled"
-        elif available < desired:
-            result["message"] = f"{available} of {desired} updated pods are available"
+
+def _daemonset_status(obj, spec, status, generation, observed_generation, result):
+    """rollout_status of a DaemonSet: kubectl's DaemonSetStatusViewer, plus OnDelete."""
+    strategy = spec.get("updateStrategy") or {}
+    result["strategy"] = strategy.get("type") or "RollingUpdate"
+    desired = status.get("desiredNumberScheduled") or 0
+    updated = status.get("updatedNumberScheduled") or 0
+    available = status.get("numberAvailable") or 0
+    result["replicas"] = {"desired": desired, "current": status.get("currentNumberScheduled") or 0,
+                          "updated": updated, "ready": status.get("numberReady") or 0, "available": available}
+    result["observed"] = generation <= observed_generation
+    if not result["observed"]:
+        result["message"] = "waiting for the daemonset controller to observe the new spec"
+        return result
+    if result["strategy"] == "OnDelete":
+        result["pending_update"] = max(0, desired - updated)
+        if available < desired:
+            result["message"] = f"{available} of {desired} pods are available"
         else:
             result["complete"] = True
-            result["message"] = "successfully rolled out"
+            result["message"] = "all pods are available" + _on_delete_note(result["pending_update"])
         return result
+    return _first_wait(result, [
+        (updated < desired, f"{updated} of {desired} updated pods have been scheduled"),
+        (available < desired, f"{available} of {desired} updated pods are available"),
+    ])
 
-    raise RolloutError(f"Unsupported kind {kind!r}; expected one of {', '.join(KINDS)}.")
+
+_STATUS_BY_KIND = {"Deployment": _deployment_status, "StatefulSet": _statefulset_status,
+                   "DaemonSet": _daemonset_status}
+
+
+def _first_wait(result, waits):
+    """kubectl's ordered checks: the message of the first (waiting, message) that holds, else complete."""
+    for waiting, message in waits:
+        if waiting:
+            result["message"] = message
+            return result
+    result["complete"] = True
+    result["message"] = "successfully rolled out"
+    return result
 
 
 def _on_delete_note(pending):

@@ -15,7 +15,7 @@ reports ProgressDeadlineExceeded or a pod of the *new* revision shows one of the
 reasons (CrashLoopBackOff, ImagePullBackOff, ...), and names every failing pod with its reason.
 Pods of older revisions never fail the wait: they are what keeps serving.
 
-The decisions are the pure functions of k8s_rollout and k8s_pods; this file only moves events.
+The decisions are the pure functions of rollout_plan and pods; this file only moves events.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ REVISION_REFRESH = 1.0
 
 
 def owned_revisions(api, kind, obj):
-    """The workload's revisions (k8s_rollout.revisions) from its ReplicaSets or ControllerRevisions."""
+    """The workload's revisions (rollout_plan.revisions) from its ReplicaSets or ControllerRevisions."""
     selector = ro.label_selector((obj.get("spec") or {}).get("selector"))
     namespace = (obj.get("metadata") or {}).get("namespace")
     items = api.list(REVISION_KIND[kind], namespace, label_selector=selector)["items"]

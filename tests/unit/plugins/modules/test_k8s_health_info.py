@@ -15,6 +15,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health_runner
 from ansible_collections.sre.runbooks.plugins.modules import k8s_health_info
 
 
@@ -106,7 +107,7 @@ def module_env(monkeypatch):
 
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(k8s_health_info, "connect", connect)
+    monkeypatch.setattr(health_runner, "connect", connect)
     return state
 
 

@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_base, rollout_runner
 from ansible_collections.sre.runbooks.plugins.modules import k8s_rollout
 
 from ..fake_kube import FakeKube
@@ -83,7 +84,7 @@ def kube(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, warning, **kw: warnings.append(warning))
-    monkeypatch.setattr(k8s_rollout, "connect", lambda module: fake)
+    monkeypatch.setattr(rollout_runner, "connect", lambda module: fake)
     fake.warnings = warnings
     return fake
 
@@ -319,7 +320,7 @@ CRASHING_POD = {"name": "web-h3-a", "phase": "Running", "node": "n1", "ready": F
 
 @pytest.fixture
 def scripted(monkeypatch):
-    monkeypatch.setattr(k8s_rollout, "RolloutWaiter", ScriptedWaiter)
+    monkeypatch.setattr(rollout_base, "RolloutWaiter", ScriptedWaiter)
     ScriptedWaiter.outcomes = []
     ScriptedWaiter.created = []
     return ScriptedWaiter

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""k8s_health_info's argument spec and the normalisation of its options (namespaces, sections, thresholds)."""
+
+from __future__ import annotations
+
+from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS
+
+
+def argument_spec():
+    """k8s_health_info's options after the connection options of the k8s doc fragment."""
+    return merge_argspecs(
+        K8S_COMMON_ARGS,
+        namespaces={"type": "list", "elements": "str", "default": []},
+        include={"type": "list", "elements": "str", "choices": list(health.SECTIONS),
+                 "default": ["pods", "workloads", "hpas"]},
+        thresholds={"type": "dict", "default": {}, "options": {
+            "restarts": {"type": "int", "default": health.DEFAULT_THRESHOLDS["restarts"]},
+            "pending_seconds": {"type": "int", "default": health.DEFAULT_THRESHOLDS["pending_seconds"]},
+            "cpu_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["cpu_percent"]},
+            "cpu_critical_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["cpu_critical_percent"]},
+            "memory_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["memory_percent"]},
+            "memory_critical_percent": {"type": "float",
+                                        "default": health.DEFAULT_THRESHOLDS["memory_critical_percent"]},
+        }},
+        all_pods={"type": "bool", "default": False},
+        events_max_age={"type": "str", "default": "1h"},
+        events_limit={"type": "int", "default": 20},
+    )
+
+
+def check_options(params):
+    """Normalised options (namespaces, sections, thresholds, event window); raise HealthInputError."""
+    namespaces = []
+    for name in params["namespaces"] or []:
+        name = health.check_namespace_name(name.strip() if isinstance(name, str) else name)
+        if name not in namespaces:
+            namespaces.append(name)
+    sections = [s for s in health.SECTIONS if s in (params["include"] or [])]
+    if not sections:
+        raise health.HealthInputError("include must name at least one of " + ", ".join(health.SECTIONS) + ".")
+    try:
+        max_age = parse_interval(params["events_max_age"], "events_max_age")
+    except IntervalError as exc:
+        raise health.HealthInputError(str(exc)) from None
+    if params["events_limit"] < 1:
+        raise health.HealthInputError(f"events_limit must be at least 1, not {params['events_limit']}.")
+    return {"namespaces": namespaces, "sections": sections, "thresholds": health.merge_thresholds(params["thresholds"]),
+            "events_max_age": max_age}
