@@ -48,6 +48,12 @@ options:
       - If not set, the E(K8S_AUTH_VERIFY_SSL) environment variable is used.
     type: bool
     aliases: [verify_ssl]
+  request_timeout:
+    description:
+      - Seconds to wait for the answer to one API request (watches wait as long as the operation's own timeout).
+      - A server that accepts the connection and never answers ends the task after this time, naming the request.
+    type: float
+    default: 30
 requirements:
   - kubernetes (the Python client) on the host that runs the module
   - the C(kubernetes.core) collection, whose authentication helpers build the connection

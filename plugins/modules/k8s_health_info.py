@@ -461,15 +461,14 @@ duration_seconds:
   sample: 0.21
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health_args import RANGES, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health_runner import run_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module)
+    module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, ranges=RANGES)
+    module.run(lambda: run_module(module), "k8s_health_info")
 
 
 if __name__ == "__main__":

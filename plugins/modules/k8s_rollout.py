@@ -523,17 +523,16 @@ rolled_back:
   sample: false
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_args import argument_spec
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_args import RANGES, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_runner import run_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, ranges=RANGES,
                            mutually_exclusive=[("name", "label_selectors")],
                            required_one_of=[("name", "label_selectors")])
-    run_module(module)
+    module.run(lambda: run_module(module), "k8s_rollout")
 
 
 if __name__ == "__main__":

@@ -270,6 +270,10 @@ options:
         description: Verify the API server's certificate. Defaults to E(K8S_AUTH_VERIFY_SSL).
         type: bool
         aliases: [verify_ssl]
+      request_timeout:
+        description: Seconds to wait for the answer to one Kubernetes API request.
+        type: float
+        default: 30
 notes:
   - Without O(transport), run the module on a host that reaches the database (for example through a port-forward or a
     Service).

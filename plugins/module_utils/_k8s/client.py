@@ -39,7 +39,12 @@ K8S_COMMON_ARGS = {
                 "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT", "K8S_AUTH_CA_CERT"])},
     "validate_certs": {"type": "bool", "aliases": ["verify_ssl"],
                        "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL", "K8S_AUTH_VALIDATE_CERTS"])},
+    "request_timeout": {"type": "float", "default": 30.0},
 }
+# Passed to RunbookModule(ranges=...) by every Kubernetes module.
+K8S_RANGES = {"request_timeout": (1, 3600)}
+# Options of ours that kubernetes.core's auth helpers must not see.
+_NOT_AUTH = ("request_timeout",)
 
 # Seconds to wait for a TCP/TLS connection, and for the answer to an ordinary request.
 CONNECT_TIMEOUT = 10
@@ -161,10 +166,11 @@ def _iter_lines(response):
 class KubeApi:
     """Plain REST calls on a ``kubernetes.client.ApiClient``; objects are the API's JSON dicts."""
 
-    def __init__(self, api_client, api_exception, transport_errors):
+    def __init__(self, api_client, api_exception, transport_errors, read_timeout=READ_TIMEOUT):
         self.client = api_client
         self._api_exception = api_exception
         self._transport_errors = transport_errors
+        self.read_timeout = read_timeout
 
     @property
     def host(self):
@@ -194,11 +200,15 @@ class KubeApi:
             response = self.client.call_api(
                 path, method, query_params=query or [], header_params=headers, body=body,
                 auth_settings=["BearerToken"], _preload_content=False,
-                _request_timeout=timeout or (CONNECT_TIMEOUT, READ_TIMEOUT),
+                _request_timeout=timeout or (CONNECT_TIMEOUT, self.read_timeout),
             )
         except self._api_exception as exc:
             raise describe_api_error(exc, self.host, what) from None
         except self._transport_errors as exc:
+            if _cause_of_transport_error(exc) == "no answer in time":
+                seconds = (timeout or (CONNECT_TIMEOUT, self.read_timeout))[1]
+                raise KubeError(f"The Kubernetes API at {self.host} did not answer {method} {path} within "
+                                f"{seconds:g}s (request_timeout).") from None
             raise describe_api_error(exc, self.host, what) from None
         if stream:
             return response
@@ -310,7 +320,7 @@ def _bearer_token_compat(configuration):
 
 def connection_params(params):
     """The common options as kubernetes.core's auth helper takes them (unset ones left out)."""
-    return {key: params.get(key) for key in K8S_COMMON_ARGS if params.get(key) is not None}
+    return {key: params.get(key) for key in K8S_COMMON_ARGS if params.get(key) is not None and key not in _NOT_AUTH}
 
 
 def _import_client(module):
@@ -336,7 +346,8 @@ def _import_client(module):
     # result is written. Objects made later are collected as usual.
     gc.freeze()
     return {"ApiClient": ApiClient, "ApiException": ApiException, "ConfigException": ConfigException,
-            "transport_errors": (urllib3.exceptions.HTTPError, OSError), "core": core_client}
+            "transport_errors": (urllib3.exceptions.HTTPError, OSError), "core": core_client,
+            "Retry": urllib3.util.Retry}
 
 
 def connect(module):
@@ -359,9 +370,13 @@ def connect(module):
         module.fail_json(msg=f"Cannot configure the Kubernetes client from the kubeconfig or connection options: {reason}.")
         raise  # not reached
     _bearer_token_compat(configuration)
-    configuration.retries = 1  # an unreachable API fails in seconds, not after urllib3's 3 retries
+    # One retry of a connection that failed (an unreachable API fails in seconds, not after urllib3's
+    # 3 retries), none of a request the server may have received: a PATCH must not be sent twice,
+    # and a server that accepts and never answers must cost request_timeout once, not twice.
+    configuration.retries = lib["Retry"](total=1, connect=1, read=0, status=0, redirect=0, other=0)
     api_client = lib["ApiClient"](configuration)
     for header, value in headers.items():
         core._set_header(api_client, header, value)  # pylint: disable=protected-access
     api_client.user_agent = "sre.runbooks"
-    return KubeApi(api_client, lib["ApiException"], lib["transport_errors"])
+    return KubeApi(api_client, lib["ApiException"], lib["transport_errors"],
+                   read_timeout=module.params.get("request_timeout") or READ_TIMEOUT)

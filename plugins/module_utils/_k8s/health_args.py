@@ -13,7 +13,17 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
+
+
+# Finite numbers only (RunbookModule ranges): a NaN threshold would never flag anything. The lower
+# bounds are check_options' own sentences.
+RANGES = dict(K8S_RANGES, **{
+    "thresholds.cpu_percent": (None, None),
+    "thresholds.cpu_critical_percent": (None, None),
+    "thresholds.memory_percent": (None, None),
+    "thresholds.memory_critical_percent": (None, None),
+})
 
 
 def argument_spec():

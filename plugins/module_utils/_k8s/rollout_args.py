@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_plan as ro
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
 
 ACTIONS = ["status", "set_image", "restart", "undo", "history", "scale", "pause", "resume", "hpa"]
 # Options that only make sense for some actions: giving them to another is a mistake worth reporting.
@@ -27,6 +27,10 @@ ACTION_OPTIONS = {
     "max_replicas": ("hpa",),
     "change_cause": ("set_image", "restart", "undo"),
 }
+
+
+# Bounds on numbers (RunbookModule ranges); replica counts have their own checks in check_options.
+RANGES = dict(K8S_RANGES, wait_timeout=(0, 86400))
 
 
 def argument_spec():

@@ -53,7 +53,10 @@ def kubeconfig(tmp_path, token=None, server="https://127.0.0.1:6443"):
 
 
 def test_common_args_are_named_like_kubernetes_core():
-    assert set(k8s.K8S_COMMON_ARGS) == {"kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs"}
+    # kubernetes.core's names, plus request_timeout, which is ours and never reaches its auth helpers.
+    assert set(k8s.K8S_COMMON_ARGS) == {"kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs",
+                                        "request_timeout"}
+    assert "request_timeout" not in k8s.connection_params({"request_timeout": 5, "host": "https://h"})
     assert k8s.K8S_COMMON_ARGS["api_key"]["no_log"] is True
     assert k8s.K8S_COMMON_ARGS["ca_cert"]["aliases"] == ["ssl_ca_cert"]
     assert k8s.K8S_COMMON_ARGS["validate_certs"]["aliases"] == ["verify_ssl"]
@@ -72,7 +75,8 @@ def test_connect_uses_kubeconfig_and_context(module_factory, tmp_path):
     module = module_factory({"kubeconfig": kubeconfig(tmp_path), "context": "second"})
     api = k8s.connect(module)
     assert api.host == "https://127.0.0.2:6443"
-    assert api.client.configuration.retries == 1
+    retries = api.client.configuration.retries
+    assert (retries.connect, retries.read, retries.status) == (1, 0, 0)  # never resend a request the server got
 
 
 def test_connect_with_host_and_token_skips_the_kubeconfig(module_factory):
@@ -232,3 +236,49 @@ def test_watch_yields_events_and_raises_gone():
     assert seen == [response] and response.released
     query = dict(api.client.calls[0][2]["query_params"])
     assert query["watch"] == "true" and query["resourceVersion"] == "4"
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on loopback that accepts connections and never answers (a wedged API server)."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_server_that_never_answers_costs_request_timeout_once_and_names_the_request(module_factory, silent_server):
+    import time
+    api = k8s.connect(module_factory({"host": silent_server, "api_key": "t", "request_timeout": 1}))
+    started = time.monotonic()
+    with pytest.raises(k8s.KubeError, match=r"did not answer GET /api/v1/namespaces/default/pods within 1s"):
+        api.list("Pod", "default")
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("content", ["not: [yaml", "clusters: oops\n", "[]", "42"])
+def test_a_broken_kubeconfig_is_one_sentence(module_factory, tmp_path, content):
+    path = tmp_path / "kubeconfig"
+    path.write_text(content)
+    with pytest.raises(FailJson, match=r"^Cannot configure the Kubernetes client.*\.$") as caught:
+        k8s.connect(module_factory({"kubeconfig": str(path)}))
+    assert "\n" not in str(caught.value)
