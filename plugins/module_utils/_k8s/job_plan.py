@@ -234,11 +234,27 @@ def failure_sentence(record):
             + (f"; {pods}" if pods else "") + ".")
 
 
-def manifest_view(job):
-    """The parts of a Job a diff shows: what was asked for, not the status or server-set metadata."""
+def _like(value, shape):
+    """``value`` cut to the keys (and list positions) that ``shape`` has: a Job read back without server defaults."""
+    if isinstance(value, dict) and isinstance(shape, dict):
+        return {key: _like(value[key], shape[key]) for key in shape if key in value}
+    if isinstance(value, list) and isinstance(shape, list):
+        return [_like(item, other) for item, other in zip(value, shape)]
+    return value
+
+
+def manifest_view(job, like=None):
+    """What a diff shows of a Job: what was asked for and, for one that exists, how it stands (Complete,
+    Failed or Running); ``like`` (the new manifest) drops the fields the server filled in, so a rerun's
+    diff shows what changes rather than every default."""
     if not job:
         return {}
     metadata = job.get("metadata") or {}
     kept = {key: metadata[key] for key in ("name", "namespace", "labels", "annotations", "ownerReferences")
             if metadata.get(key)}
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": kept, "spec": job.get("spec") or {}}
+    view = {"apiVersion": "batch/v1", "kind": "Job", "metadata": kept, "spec": job.get("spec") or {}}
+    if like:
+        view = _like(view, manifest_view(like))
+    if "status" in job:
+        view["status"] = (ended_condition(job) or {}).get("type") or "Running"
+    return view

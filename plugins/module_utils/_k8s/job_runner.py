@@ -76,7 +76,7 @@ class JobRunner:
         """The module's result: ``changed``, ``job`` (the record), ``definition``, ``failure`` and ``diff``."""
         existing = self.api.find("Job", self.namespace, self.name)
         action = plan.decide(existing, self.params["rerun"])
-        if action != plan.KEEP and not self.params["create"]:
+        if action == plan.CREATE and not self.params["create"]:
             raise JobError(f"{self.ref} does not exist, and create=false forbids making it.")
         definition = None if action == plan.KEEP else self.builders[plan.source_of(self.params)]()
         job = self.actions[action](existing, definition)
@@ -92,7 +92,7 @@ class JobRunner:
                                  rerun=action == plan.RERUN, pod_failures=pods)
         return {"changed": action != plan.KEEP, "job": record, "definition": definition,
                 "failure": plan.failure_sentence(record),
-                "diff": {"before": plan.manifest_view(existing),
+                "diff": {"before": plan.manifest_view(existing, like=definition),
                          "after": plan.manifest_view(definition or existing)}}
 
     # ------------------------------------------------------------------ the manifest

@@ -233,11 +233,26 @@ def test_failure_sentence(rec, expected):
     assert plan.failure_sentence(rec) == expected
 
 
-def test_manifest_view_keeps_what_was_asked_for():
+def test_manifest_view_keeps_what_was_asked_for_and_how_the_job_stands():
     obj = job(COMPLETE, succeeded=1)
     obj["metadata"].update(resourceVersion="9", labels={}, annotations={"a": "b"})
     assert plan.manifest_view(obj) == {
-        "apiVersion": "batch/v1", "kind": "Job", "spec": {"backoffLimit": 0},
+        "apiVersion": "batch/v1", "kind": "Job", "spec": {"backoffLimit": 0}, "status": "Complete",
         "metadata": {"name": "scan-t", "namespace": "prod", "annotations": {"a": "b"},
                      "ownerReferences": [{"kind": "CronJob", "name": "scan"}]}}
+    assert plan.manifest_view(job(None, active=1))["status"] == "Running"
     assert plan.manifest_view(None) == {}
+
+
+def test_manifest_view_like_the_new_manifest_drops_server_defaults():
+    new = plan.from_image({"name": "a", "image": "a:2"}, "a-t", "prod", 0)
+    old = plan.from_image({"name": "a", "image": "a:1"}, "a-t", "prod", 0)
+    old["metadata"].update(uid="u", labels={"job-name": "a-t"})
+    old["spec"].update(completions=1, template={"metadata": {"labels": {"job-name": "a-t"}}, "spec": {
+        "restartPolicy": "Never", "dnsPolicy": "ClusterFirst", "containers": [{"name": "a", "image": "a:1", "x": 1}]}})
+    old["status"] = {"conditions": [FAILED]}
+    view = plan.manifest_view(old, like=new)
+    assert view["spec"] == {"template": {"spec": {"restartPolicy": "Never",
+                                                  "containers": [{"name": "a", "image": "a:1"}]}}}
+    assert view["metadata"] == {"name": "a-t", "namespace": "prod"} and view["status"] == "Failed"
+    assert "status" not in plan.manifest_view(new)
