@@ -58,6 +58,8 @@ RESOURCES = {
     "ReplicaSet": ("apis/apps/v1", "replicasets", True),
     "ControllerRevision": ("apis/apps/v1", "controllerrevisions", True),
     "HorizontalPodAutoscaler": ("apis/autoscaling/v2", "horizontalpodautoscalers", True),
+    "Job": ("apis/batch/v1", "jobs", True),
+    "CronJob": ("apis/batch/v1", "cronjobs", True),
     "Pod": ("api/v1", "pods", True),
     "Event": ("api/v1", "events", True),
     "Namespace": ("api/v1", "namespaces", False),
@@ -253,8 +255,13 @@ class KubeApi:
         return self._call("PATCH", self.path(kind, namespace, name, subresource), query, body,
                           content_type=PATCH_TYPES[patch_type])
 
-    def delete(self, kind, namespace, name, uid=None, resource_version=None):
+    def create(self, kind, namespace, body):
+        return self._call("POST", self.path(kind, namespace), body=body, content_type="application/json")
+
+    def delete(self, kind, namespace, name, uid=None, resource_version=None, propagation_policy=None):
         body = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation_policy:  # batch/v1 Jobs orphan their pods unless told otherwise
+            body["propagationPolicy"] = propagation_policy
         preconditions = {key: value for key, value in (("uid", uid), ("resourceVersion", resource_version)) if value}
         if preconditions:
             body["preconditions"] = preconditions
