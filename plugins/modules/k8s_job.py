@@ -272,13 +272,13 @@ failure:
   sample: "Job production/scan-t (cronjob/scan) failed: BackoffLimitExceeded; pod scan-t-x7q Failed, container scan Error exit code 1."
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.job_runner import module_args, run_module
 
 
 def main():
-    run_module(AnsibleModule(**module_args()))
+    module = RunbookModule(**module_args())
+    module.run(lambda: run_module(module), "k8s_job")
 
 
 if __name__ == "__main__":

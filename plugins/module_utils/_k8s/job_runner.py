@@ -19,7 +19,7 @@ import time
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import job_plan as plan
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import (
-    K8S_COMMON_ARGS, KubeError, connect, object_ref)
+    K8S_COMMON_ARGS, K8S_RANGES, KubeError, connect, object_ref)
 
 OPTIONS = {
     "name": {"type": "str"},
@@ -51,7 +51,10 @@ DELETE_TIMEOUT = 60
 def module_args():
     """Keyword arguments of AnsibleModule for k8s_job."""
     return {"argument_spec": merge_argspecs(K8S_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
-            "mutually_exclusive": [plan.SOURCES], "required_one_of": [plan.SOURCES]}
+            "mutually_exclusive": [plan.SOURCES], "required_one_of": [plan.SOURCES],
+            # Bounds on numbers (RunbookModule ranges): a Job waited on for 10**9 s is a typo.
+            "ranges": dict(K8S_RANGES, timeout=(0, 7 * 86400), backoff_limit=(0, 1000),
+                           ttl_seconds_after_finished=(0, 10 ** 9))}
 
 
 class JobError(Exception):
