@@ -19,8 +19,8 @@ def result(name, lines=None, msg=None):
     return item
 
 
-def verdict(results, k8s=K8S, listed=(), threshold=0):
-    return logs_verdict(results, k8s, list(listed), "error", threshold, 24)
+def verdict(results, k8s=None, listed=(), threshold=0):
+    return logs_verdict(results, K8S if k8s is None else k8s, list(listed), "error", threshold, 24)
 
 
 def test_rows_count_error_lines_in_any_case():
