@@ -21,18 +21,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from tests.harness.procs import LOOPBACK, free_port
+from tests.harness.procs import wait_for as _wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO / "tests" / "k8s"
 STAGES_DIR = K8S_DIR / "stages"
@@ -155,26 +157,8 @@ def _log(message: str) -> None:
 
 # ---------------------------------------------------------------------------- helpers
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    last_error: object = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-            last_error = exc
-        if time.monotonic() >= deadline:
-            raise K8sError(f"{what} not reached within {timeout:.0f}s (last error: {last_error})")
-        time.sleep(interval)
+# A component that never gets ready is a K8sError like any other failure to start.
+wait_for = functools.partial(_wait_for, error=K8sError)
 
 
 def _kwok_env(root: Path) -> dict[str, str]:
