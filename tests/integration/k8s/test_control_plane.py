@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
-from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.harness import k8s as harness  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
@@ -33,32 +31,6 @@ def condition(obj, kind: str):
 
 def is_loopback(ip: str) -> bool:
     return ipaddress.ip_address(ip) in LOOPBACK_NET
-
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster):
-    configuration = k8s.Configuration()
-    k8s_config.load_kube_config(config_file=k8s_cluster.kubeconfig, client_configuration=configuration)
-    with k8s.ApiClient(configuration) as api_client:
-        yield api_client
-
-
-@pytest.fixture(scope="module")
-def core(api):
-    return k8s.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def apps(api):
-    return k8s.AppsV1Api(api)
-
-
-@pytest.fixture
-def ns(core, request):
-    name = f"t-{request.node.name.replace('_', '-')[5:35].strip('-')}-{uuid.uuid4().hex[:6]}".lower()
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
 
 
 def deployment(name: str, image: str, replicas: int = 3, **spec) -> dict:
