@@ -7,6 +7,8 @@ and kube-apiserver (kwok only plays the kubelets). Each test works in its own na
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from kubernetes import client as k8s  # noqa: E402
 from tests.harness import k8s as harness  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[3]
 LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
 WAIT = 60  # seconds; generous for a loaded 2-core machine, conditions usually hold in < 2 s
 
@@ -110,6 +113,15 @@ def _listening_addresses(pids) -> set[tuple[str, int]]:
                 addr = addr.ipv4_mapped
             found.add((str(addr), int(hex_port, 16)))
     return found
+
+
+def test_k8s_down_refuses_while_this_session_uses_the_cluster(k8s_cluster):
+    # This pytest process registered as a user when the k8s_cluster fixture started.
+    refused = subprocess.run(["make", "--no-print-directory", "k8s-down"], cwd=REPO, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert f"k8s: not stopping the cluster while test sessions use it (pytest pid {os.getpid()}" in refused.stderr
+    assert harness.current() == k8s_cluster
 
 
 def test_pod_ips_are_loopback_inside_the_node_pod_cidr(core, apps, ns):
