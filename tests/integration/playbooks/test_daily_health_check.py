@@ -16,7 +16,6 @@ import uuid
 import pytest
 
 from tests.harness.services import service_env
-from tests.platform_sandbox.fixtures import platform_sandbox  # noqa: F401 - the fixture sandbox builds on
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
