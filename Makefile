@@ -49,8 +49,9 @@ k8s-build:
 k8s-up: k8s-build collection
 	tests/k8s/cluster.sh up
 
+# Refuses while test sessions use the cluster; FORCE=1 stops it anyway (those sessions then fail).
 k8s-down:
-	tests/k8s/cluster.sh down
+	tests/k8s/cluster.sh down $(if $(filter 1,$(FORCE)),--force)
 
 # Static checks first (they fail fast); pytest runs last so its summary closes the output.
 test: collection

@@ -21,18 +21,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from tests.harness.procs import LOOPBACK, free_port
+from tests.harness.procs import wait_for as _wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO / "tests" / "k8s"
 STAGES_DIR = K8S_DIR / "stages"
@@ -49,6 +51,10 @@ BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube
 
 class K8sError(RuntimeError):
     """The local control plane could not be built, started, reached or stopped."""
+
+
+class ClusterInUse(K8sError):
+    """down() was refused: test sessions registered under ``users/`` still use the cluster."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,26 +161,8 @@ def _log(message: str) -> None:
 
 # ---------------------------------------------------------------------------- helpers
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    last_error: object = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-            last_error = exc
-        if time.monotonic() >= deadline:
-            raise K8sError(f"{what} not reached within {timeout:.0f}s (last error: {last_error})")
-        time.sleep(interval)
+# A component that never gets ready is a K8sError like any other failure to start.
+wait_for = functools.partial(_wait_for, error=K8sError)
 
 
 def _kwok_env(root: Path) -> dict[str, str]:
@@ -473,34 +461,51 @@ def _pid_alive(pid: int) -> bool:
 def session(owner: str = "pytest"):
     """Use the cluster for the duration of a ``with`` block (a pytest session, a bench run).
 
-    Starts it when it is not running. Each user is recorded as ``users/<pid>`` under the lock;
-    when the last user leaves, a cluster that no ``make k8s-up`` claimed is deleted, so
-    concurrent sessions never pull the cluster from under each other and nothing outlives them.
+    Starts it when it is not running. Each user is recorded as ``users/<pid>`` (holding
+    ``owner``) under the lock; when the last user leaves, a cluster that no ``make k8s-up``
+    claimed is deleted, so concurrent sessions never pull the cluster from under each other and
+    nothing outlives them. ``down()`` refuses while users are registered.
     """
     root = state_dir()
-    users = root / "users"
     with _locked(root):
         cluster = _up_locked(root, STARTUP_TIMEOUT, owner)
-        users.mkdir(exist_ok=True)
-        me = users / str(os.getpid())
-        me.touch()
+        me = root / "users" / str(os.getpid())
+        me.parent.mkdir(exist_ok=True)
+        me.write_text(owner)
     try:
         yield cluster
     finally:
         with _locked(root):
             me.unlink(missing_ok=True)
-            live = []
-            for entry in users.iterdir():
-                if entry.name.isdigit() and _pid_alive(int(entry.name)):
-                    live.append(entry.name)
-                else:
-                    entry.unlink(missing_ok=True)
             state = read_state()
-            if state is not None and state.get("owner") != "cli" and not live:
+            if state is not None and state.get("owner") != "cli" and not live_users(root):
                 _stop(root, Path(state["bin_dir"]))
                 leftovers = leftover_processes(root)
                 if leftovers:
                     raise K8sError(f"processes left after stopping the cluster: {leftovers}")
+
+
+def live_users(root: Path) -> list[tuple[int, str]]:
+    """(pid, owner) of the sessions registered under ``users/`` whose process still runs.
+
+    Entries of processes that are gone (a session killed before it could unregister) are
+    removed on the way, so they never keep a cluster alive or block ``down()``. Call under the lock.
+    """
+    users = root / "users"
+    live = []
+    for entry in sorted(users.iterdir()) if users.is_dir() else ():
+        if entry.name.isdigit() and _pid_alive(int(entry.name)):
+            live.append((int(entry.name), entry.read_text().strip() or "unknown"))
+        else:
+            entry.unlink(missing_ok=True)
+    return live
+
+
+def refusal(users: list[tuple[int, str]]) -> str:
+    """Why down() does not stop a cluster that ``users`` (from live_users()) still use: one sentence."""
+    names = ", ".join(f"{owner} pid {pid}" for pid, owner in users)
+    return (f"not stopping the cluster while test sessions use it ({names}); let them finish, "
+            f"or run FORCE=1 make k8s-down to stop it anyway.")
 
 
 def _write_state(root: Path, state: dict) -> None:
@@ -576,12 +581,18 @@ def _create(bin_dir: Path, root: Path, deadline: float, owner: str) -> Cluster:
     return cluster
 
 
-def down() -> list[tuple[int, str]]:
-    """Delete the cluster and stop every process it started. Returns leftovers (expected: none)."""
+def down(force: bool = False) -> list[tuple[int, str]]:
+    """Delete the cluster and stop every process it started. Returns leftovers (expected: none).
+
+    Raises ClusterInUse while test sessions registered by session() still run, unless ``force``.
+    """
     root = state_dir()
     if not root.exists():
         return []
     with _locked(root):
+        users = live_users(root)
+        if users and not force:
+            raise ClusterInUse(refusal(users))
         state = read_state() or {}
         bin_dir = Path(state["bin_dir"]) if state.get("bin_dir") else _cached_bin_dir()
         _stop(root, bin_dir)
@@ -599,8 +610,9 @@ def _cached_bin_dir() -> Path | None:
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: python -m tests.harness.k8s up|down|status|env|artifacts"
-    if len(argv) != 2 or argv[1] not in ("up", "down", "status", "env", "artifacts"):
+    usage = "usage: python -m tests.harness.k8s up|down [--force]|status|env|artifacts"
+    force = argv[2:] == ["--force"] and argv[1:2] == ["down"]
+    if len(argv) != 2 + force or argv[1] not in ("up", "down", "status", "env", "artifacts"):
         print(usage, file=sys.stderr)
         return 2
     command = argv[1]
@@ -614,7 +626,7 @@ def main(argv: list[str]) -> int:
                  f"{(read_state() or {}).get('logs_dir', '?')}")
             print(f"KUBECONFIG={cluster.kubeconfig}")
         elif command == "down":
-            left = down()
+            left = down(force=force)
             if left:
                 for pid, cmd in left:
                     print(f"still running: {pid} {cmd[:160]}", file=sys.stderr)

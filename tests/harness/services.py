@@ -8,20 +8,22 @@ directory; ``down()`` reads them back and stops everything, so nothing outlives 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from tests.harness.procs import LOOPBACK, free_port, stop_process_group
+from tests.harness.procs import wait_for as _wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_RUN_DIR = REPO / ".services"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -45,25 +47,8 @@ class ServiceError(RuntimeError):
     """A service could not be installed, started or reached."""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-            last_error = exc
-        time.sleep(interval)
-    raise ServiceError(f"{what} did not become ready within {timeout:.0f}s (last error: {last_error})")
+# A service that never answers is a ServiceError like any other failure to start.
+wait_for = functools.partial(_wait_for, error=ServiceError)
 
 
 def ensure_packages() -> None:
@@ -216,37 +201,35 @@ def backfill_prometheus(state: dict, openmetrics: str) -> None:
     """
     prom = state["prometheus"]
     run_dir = Path(state["run_dir"])
-    source = run_dir / "prometheus" / "backfill.om"
-    source.write_text(openmetrics)
-    result = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), prom["data_dir"]],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ServiceError(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
-    _stop_pid(prom["pid"])
+    _promtool_backfill(run_dir / "prometheus" / "backfill.om", openmetrics, Path(prom["data_dir"]))
+    stop_process_group(prom["pid"])
     state["prometheus"] = start_prometheus(run_dir, port=prom["port"])
     write_state(state)
 
 
-def _stop_pid(pid: int, timeout: float = 20.0) -> None:
+@contextlib.contextmanager
+def private_prometheus(run_dir: Path, openmetrics: str):
+    """A Prometheus of its own in ``run_dir`` that starts on ``openmetrics`` history; stopped on exit.
+
+    Not the shared one: backfilled history must not mix with what other tests write. The blocks
+    are written before the server starts, so unlike backfill_prometheus() no restart is needed.
+    """
+    data_dir = run_dir / "prometheus" / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _promtool_backfill(run_dir / "history.om", openmetrics, data_dir)
+    prom = start_prometheus(run_dir)
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        yield prom
+    finally:
+        stop_process_group(prom["pid"])
+
+
+def _promtool_backfill(source: Path, openmetrics: str, data_dir: Path) -> None:
+    source.write_text(openmetrics)
+    result = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data_dir)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ServiceError(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
 def service_env(state: dict) -> dict[str, str]:
@@ -329,7 +312,7 @@ def down(run_dir: Path = DEFAULT_RUN_DIR) -> None:
     if state:
         for key in ("prometheus", "s3", "redis"):
             if key in state:
-                _stop_pid(state[key]["pid"])
+                stop_process_group(state[key]["pid"])
         if "postgres" in state:
             subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", state["postgres"]["data_dir"],
                                          "-m", "immediate", "-w", "stop"]), capture_output=True, check=False)

@@ -3,7 +3,7 @@
 Integration tests of every module share this: the module runs in its own process, with the
 collection found through ``.collections`` and the venv's Python (which has the module's
 libraries) as the interpreter. Arguments go into a temporary playbook file (mode 0600),
-never onto a command line, so passwords stay out of the process list.
+never onto a command line, so passwords stay out of the process list (ansible_run.run_playbook).
 
     result = run_module("sre.runbooks.pg_vacuum", {"operation": "report", **pg_args}, check=True)
     assert not result.failed and result["changed"] is False
@@ -12,14 +12,23 @@ never onto a command line, so passwords stay out of the process list.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / ".collections"
+from tests.integration.ansible_run import COLLECTIONS, ensure_collection_link, run_playbook
+
+__all__ = ["COLLECTIONS", "ModuleResult", "ensure_collection_link", "run_module", "run_module_tasks"]
+
+# Results as data: the ansible.posix.json callback prints one JSON document for the whole run.
+JSON_OUTPUT = {
+    "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+    "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+    "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+    "ANSIBLE_LOCALHOST_WARNING": "0",
+    "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+}
 
 
 class ModuleResult(dict):
@@ -39,32 +48,30 @@ class ModuleResult(dict):
         return bool(self.get("changed"))
 
 
-def ensure_collection_link() -> None:
-    """Make .collections/ansible_collections/sre/runbooks point at the checkout (as `make collection` does)."""
-    link = COLLECTIONS / "ansible_collections" / "sre" / "runbooks"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path("../../.."))
+def run_module_tasks(module: str, tasks: list[dict], check: bool = False, diff: bool = False, env: dict | None = None,
+                     timeout: float = 600) -> tuple[list[ModuleResult], subprocess.CompletedProcess]:
+    """Run ``tasks`` in one play on localhost; return each task's result in order, and the finished process.
 
-
-def _playbook(module: str, args: dict) -> list:
-    return [{
-        "name": f"run {module}",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
-        "tasks": [{"name": module, module: args}],
-    }]
-
-
-def _task_result(document: dict) -> dict:
-    """The single task's result from the ansible.posix.json callback's document."""
-    for play in document.get("plays", []):
-        for task in play.get("tasks", []):
-            hosts = task.get("hosts", {})
-            if "localhost" in hosts:
-                return hosts["localhost"]
-    return {}
+    A run whose output cannot be parsed raises RuntimeError with everything ansible printed.
+    """
+    play = [{"name": f"run {module}", "hosts": "localhost", "gather_facts": False,
+             "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}, "tasks": tasks}]
+    # Run outside the checkout, so its ansible.cfg (yaml results) does not apply, with ansible's
+    # temporary files in a directory of this run's own.
+    with tempfile.TemporaryDirectory(prefix="sre-module-run-") as tmp:
+        run_env = {**JSON_OUTPUT, "ANSIBLE_LOCAL_TEMP": str(Path(tmp) / "local"),
+                   "ANSIBLE_REMOTE_TEMP": str(Path(tmp) / "remote"), **(env or {})}
+        proc = run_playbook(play, inventory="localhost,", check=check, diff=diff, env=run_env, cwd=tmp,
+                            timeout=timeout)
+    output = proc.stdout + proc.stderr
+    try:
+        document = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        raise RuntimeError(f"ansible-playbook printed no JSON result (rc={proc.returncode}):\n{output}") from None
+    results = [ModuleResult(task["hosts"]["localhost"], proc.returncode, output)
+               for play_result in document.get("plays", []) for task in play_result.get("tasks", [])
+               if "localhost" in task.get("hosts", {})]
+    return results, proc
 
 
 def run_module(module: str, args: dict, check: bool = False, diff: bool = False,
@@ -75,37 +82,9 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False,
     PGPASSWORD for the module's env fallbacks). A run whose output cannot be parsed raises
     RuntimeError with everything ansible printed.
     """
-    ensure_collection_link()
-    with tempfile.TemporaryDirectory(prefix="sre-module-run-") as tmp:
-        playbook = Path(tmp) / "playbook.json"
-        fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(_playbook(module, args), handle)
-        run_env = dict(os.environ)
-        run_env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-            "ANSIBLE_LOCALHOST_WARNING": "0",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_LOCAL_TEMP": str(Path(tmp) / "local"),
-            "ANSIBLE_REMOTE_TEMP": str(Path(tmp) / "remote"),
-        })
-        run_env.update(env or {})
-        command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(playbook)]
-        if check:
-            command.append("--check")
-        if diff:
-            command.append("--diff")
-        proc = subprocess.run(command, cwd=tmp, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
-    output = proc.stdout + proc.stderr
-    try:
-        document = json.loads(proc.stdout[proc.stdout.index("{"):])
-    except ValueError:
-        raise RuntimeError(f"ansible-playbook printed no JSON result (rc={proc.returncode}):\n{output}") from None
-    result = _task_result(document)
-    if not result:
-        raise RuntimeError(f"ansible-playbook returned no result for {module} (rc={proc.returncode}):\n{output}")
-    return ModuleResult(result, proc.returncode, output)
+    results, proc = run_module_tasks(module, [{"name": module, module: args}], check=check, diff=diff, env=env,
+                                     timeout=timeout)
+    if not results:
+        raise RuntimeError(f"ansible-playbook returned no result for {module} (rc={proc.returncode}):\n"
+                           f"{proc.stdout + proc.stderr}")
+    return results[0]

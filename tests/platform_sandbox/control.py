@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.harness.procs import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 STATE_FILE = "sandbox.json"
@@ -159,7 +160,7 @@ def start_sandbox(run_dir, token=None, run_seconds=1.0, criteria=None, lifetime=
             state_file.write_text(json.dumps(dataclasses.asdict(sandbox), indent=2) + "\n")
             return sandbox
         time.sleep(0.05)
-    _kill(proc.pid)
+    stop_process_group(proc.pid, timeout=10.0)
     raise SandboxError(f"the platform sandbox was not ready within {timeout:.0f}s: {_tail(log)}")
 
 
@@ -177,30 +178,7 @@ def load_sandbox(run_dir):
 def stop_sandbox(sandbox, timeout=10.0):
     """Stop the sandbox's process group (SIGTERM, then SIGKILL after ``timeout``)."""
     if sandbox is not None:
-        _kill(sandbox.pid, timeout)
-
-
-def _kill(pid, timeout=10.0):
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            done, _status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return
-        except ChildProcessError:
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        stop_process_group(sandbox.pid, timeout)
 
 
 def _tail(log, lines=20):

@@ -20,3 +20,15 @@ if "ansible_collections" not in REPO.parts:
         _LINK.symlink_to(Path("../../.."))
     if str(COLLECTIONS) not in sys.path:
         sys.path.insert(0, str(COLLECTIONS))
+
+
+import pytest  # noqa: E402
+
+from .plugins.modules.utils import module_exits as _module_exits  # noqa: E402
+
+
+@pytest.fixture
+def module_exits():
+    """For tests that call a module's main() themselves instead of through run_module()."""
+    with _module_exits():
+        yield

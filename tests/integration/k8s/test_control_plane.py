@@ -7,19 +7,20 @@ and kube-apiserver (kwok only plays the kubelets). Each test works in its own na
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
-from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.harness import k8s as harness  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[3]
 LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
 WAIT = 60  # seconds; generous for a loaded 2-core machine, conditions usually hold in < 2 s
 
@@ -33,32 +34,6 @@ def condition(obj, kind: str):
 
 def is_loopback(ip: str) -> bool:
     return ipaddress.ip_address(ip) in LOOPBACK_NET
-
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster):
-    configuration = k8s.Configuration()
-    k8s_config.load_kube_config(config_file=k8s_cluster.kubeconfig, client_configuration=configuration)
-    with k8s.ApiClient(configuration) as api_client:
-        yield api_client
-
-
-@pytest.fixture(scope="module")
-def core(api):
-    return k8s.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def apps(api):
-    return k8s.AppsV1Api(api)
-
-
-@pytest.fixture
-def ns(core, request):
-    name = f"t-{request.node.name.replace('_', '-')[5:35].strip('-')}-{uuid.uuid4().hex[:6]}".lower()
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
 
 
 def deployment(name: str, image: str, replicas: int = 3, **spec) -> dict:
@@ -138,6 +113,15 @@ def _listening_addresses(pids) -> set[tuple[str, int]]:
                 addr = addr.ipv4_mapped
             found.add((str(addr), int(hex_port, 16)))
     return found
+
+
+def test_k8s_down_refuses_while_this_session_uses_the_cluster(k8s_cluster):
+    # This pytest process registered as a user when the k8s_cluster fixture started.
+    refused = subprocess.run(["make", "--no-print-directory", "k8s-down"], cwd=REPO, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert f"k8s: not stopping the cluster while test sessions use it (pytest pid {os.getpid()}" in refused.stderr
+    assert harness.current() == k8s_cluster
 
 
 def test_pod_ips_are_loopback_inside_the_node_pod_cidr(core, apps, ns):

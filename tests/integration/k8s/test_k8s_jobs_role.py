@@ -10,11 +10,8 @@ state is read with the Python client.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -22,9 +19,10 @@ kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
+from tests.integration.ansible_run import run_playbook  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = """
 - name: Run the k8s_jobs role
   hosts: localhost
@@ -61,15 +59,11 @@ def jobs(ns):
 def run_role(tmp_path, ns, check=False, expect_rc=0, **role_vars):
     """ansible-playbook with the role; returns (changed count, report dict or None, output)."""
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    vars_file = tmp_path / f"vars-{uuid.uuid4().hex[:6]}.json"
-    vars_file.write_text(json.dumps({"k8s_jobs_namespace": ns, "k8s_jobs_run_id": "t", "k8s_jobs_poll_interval": 1,
-                                     "k8s_jobs_report_dir": str(tmp_path / "reports"), **role_vars}))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
-               "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{vars_file}", str(tmp_path / "play.yml")]
-    command += ["--check"] if check else []
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    role_vars = {"k8s_jobs_namespace": ns, "k8s_jobs_run_id": "t", "k8s_jobs_poll_interval": 1,
+                 "k8s_jobs_report_dir": str(tmp_path / "reports"), **role_vars}
+    proc = run_playbook(tmp_path / "play.yml", role_vars, inventory="localhost,", check=check,
+                        options=["-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"],
+                        env={"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
     output = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == expect_rc, output
     report_file = tmp_path / "reports" / "k8s_jobs-localhost.json"

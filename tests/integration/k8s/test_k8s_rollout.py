@@ -14,14 +14,12 @@ import os
 import socket
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
-from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.integration.module_runner import run_module  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
@@ -84,33 +82,7 @@ def pods_of(core, ns: str, app: str):
     return core.list_namespaced_pod(ns, label_selector=f"app={app}").items
 
 
-# ------------------------------------------------------------------------------ fixtures
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster):
-    configuration = k8s.Configuration()
-    k8s_config.load_kube_config(config_file=k8s_cluster.kubeconfig, client_configuration=configuration)
-    with k8s.ApiClient(configuration) as api_client:
-        yield api_client
-
-
-@pytest.fixture(scope="module")
-def core(api):
-    return k8s.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def apps(api):
-    return k8s.AppsV1Api(api)
-
-
-@pytest.fixture
-def ns(core, request):
-    name = f"ro-{request.node.name.replace('_', '-')[5:30].strip('-')}-{uuid.uuid4().hex[:6]}".lower()
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
-
+# ----------------------------------------------------------------- fixtures (api, core, apps, ns: conftest.py)
 
 @pytest.fixture
 def web(apps, ns):

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -26,11 +22,11 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
 from tests.harness.services import service_env  # noqa: E402
+from tests.integration.ansible_run import run_playbook  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 NAME = "web"
 IMAGE_V1 = "registry.example.com/web:1.0.0"
 IMAGE_V2 = "registry.example.com/web:1.1.0"
@@ -74,16 +70,11 @@ def namespace(k8s_cluster):
 @pytest.fixture
 def run(k8s_cluster, services, tmp_path):
     """run(playbook, expect_rc=0, check=False, **vars) -> (changed count, report dict or None, output)."""
-    env = dict(os.environ, **service_env(services))
-    env.update(K8S_AUTH_KUBECONFIG=str(k8s_cluster.kubeconfig), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               SRE_REPORT_DIR=str(tmp_path / "reports"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = dict(service_env(services), K8S_AUTH_KUBECONFIG=str(k8s_cluster.kubeconfig),
+               SRE_REPORT_DIR=str(tmp_path / "reports"))
 
     def _run(playbook: str, expect_rc: int = 0, check: bool = False, **play_vars):
-        vars_file = tmp_path / f"vars-{uuid.uuid4().hex[:6]}.json"
-        vars_file.write_text(json.dumps(play_vars))
-        command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-                   f"playbooks/{playbook}.yml", "-e", f"@{vars_file}"] + (["--check"] if check else [])
-        proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+        proc = run_playbook(f"playbooks/{playbook}.yml", play_vars, check=check, env=env)
         output = proc.stdout + proc.stderr
         assert proc.returncode == expect_rc, output[-8000:]
         action = play_vars.get("rollout_action") or {"rolling_update": "update"}.get(playbook, playbook)

@@ -7,17 +7,14 @@ must report no change; the platform's own records are the proof.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.integration.ansible_run import run_playbook
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 EXPERIMENT = {
     "experiment_lifecycle_name": "Test new prompt v3",
     "experiment_lifecycle_description": "Improved prompt with examples",
@@ -31,13 +28,8 @@ EXPERIMENT = {
 
 
 def _playbook(name, extra, sandbox, tmp_path, check=False):
-    vars_file = tmp_path / f"vars-{len(list(tmp_path.glob('vars-*')))}.json"
-    vars_file.write_text(json.dumps(extra))
-    env = dict(os.environ, **sandbox.env(), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               SRE_REPORT_DIR=str(tmp_path / "reports"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local", f"playbooks/{name}",
-               "-e", f"@{vars_file}"] + (["--check", "--diff"] if check else [])
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = dict(sandbox.env(), SRE_REPORT_DIR=str(tmp_path / "reports"))
+    proc = run_playbook(f"playbooks/{name}", extra, check=check, diff=check, env=env)
     recap = re.search(r"platform-api\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     assert proc.returncode == 0 and recap, proc.stdout[-4000:] + proc.stderr[-2000:]
     return int(recap.group(2))

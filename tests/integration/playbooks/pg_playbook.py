@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from contextlib import closing
 from typing import NamedTuple
@@ -24,8 +21,8 @@ import psycopg2
 from psycopg2 import sql
 
 from tests.harness.services import service_env
+from tests.integration.ansible_run import run_playbook
 
-REPO = Path(__file__).resolve().parents[3]
 BUCKET = "platform-backups"  # sre_s3.bucket of inventories/local
 HOST = "platform-db"  # the postgres host of inventories/local
 SCHEMAS = ["production", "experiments_v1", "quarantine"]
@@ -61,17 +58,13 @@ class Playbooks:
         self.backup_base = tmp_path / "backups"
         # inventories/local: sre_backup_dir = $SRE_BACKUP_DIR/postgres
         self.backup_dir = self.backup_base / "postgres"
-        self.env = dict(os.environ, **service_env(services), **(extra_env or {}),
-                        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), SRE_REPORT_DIR=str(self.report_dir),
-                        SRE_BACKUP_DIR=str(self.backup_base), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        # Added to this process's environment for each run.
+        self.env = dict(service_env(services), **(extra_env or {}), SRE_REPORT_DIR=str(self.report_dir),
+                        SRE_BACKUP_DIR=str(self.backup_base))
 
     def run(self, name: str, extra: dict, check: bool = False, expect_rc: int = 0) -> Run:
         """Run the playbook and check its exit status. Extra vars go through a file, never argv."""
-        vars_file = self.tmp_path / f"vars-{len(list(self.tmp_path.glob('vars-*')))}.json"
-        vars_file.write_text(json.dumps(extra))
-        command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-                   f"playbooks/{name}", "-e", f"@{vars_file}"] + (["--check", "--diff"] if check else [])
-        proc = subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        proc = run_playbook(f"playbooks/{name}", extra, check=check, diff=check, env=self.env, timeout=600)
         output = proc.stdout + proc.stderr
         assert proc.returncode == expect_rc, output[-8000:]
         recap = re.search(rf"{HOST}\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", proc.stdout)

@@ -10,27 +10,22 @@ still write the reports, and fail by the default ``health_check_fail_on`` (criti
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.harness.services import service_env
-from tests.platform_sandbox.control import SandboxError, start_sandbox, stop_sandbox
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
+from tests.integration import ansible_run  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 HOST = "platform-cluster"  # the kubernetes host of inventories/local, where the play runs
 
 
@@ -42,16 +37,9 @@ def deployment(name, image, replicas):
 
 
 @pytest.fixture
-def sandbox(tmp_path):
+def sandbox(platform_sandbox):
     """The platform sandbox: health endpoints and the SLO endpoint of inventories/local's sre_platform."""
-    try:
-        running = start_sandbox(tmp_path / "sandbox", run_seconds=30.0)
-    except SandboxError as exc:
-        pytest.fail(f"platform sandbox could not start: {exc}")
-    try:
-        yield running
-    finally:
-        stop_sandbox(running)
+    return platform_sandbox
 
 
 @pytest.fixture
@@ -89,9 +77,7 @@ def snapshot(ns):
 
 def run_playbook(env, extra, check):
     """(returncode, changed, failed, output) of one run."""
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-               "playbooks/daily_health_check.yml", "-e", json.dumps(extra)] + (["--check"] if check else [])
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = ansible_run.run_playbook("playbooks/daily_health_check.yml", extra, check=check, env=env)
     output = proc.stdout + proc.stderr
     recap = re.search(rf"{HOST}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     assert recap, output[-6000:]
@@ -101,9 +87,8 @@ def run_playbook(env, extra, check):
 def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox, tmp_path):
     """One --check run (the role's real runs, twice, are the molecule scenario's converge and idempotence)."""
     report_dir = tmp_path / "reports"
-    env = dict(os.environ, **service_env(services), **sandbox.env(),
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), SRE_REPORT_DIR=str(report_dir),
-               SRE_BACKUP_DIR=str(tmp_path / "backups"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = dict(service_env(services), **sandbox.env(), SRE_REPORT_DIR=str(report_dir),
+               SRE_BACKUP_DIR=str(tmp_path / "backups"))
     extra = {"health_check_namespaces": [namespace["name"]], "health_check_postgres_database": "postgres",
              "health_check_backup_s3": {}}
     before = snapshot(namespace)

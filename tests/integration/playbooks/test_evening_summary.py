@@ -9,52 +9,30 @@ with the analytic ones. --check first (reads, writes the reports, changes nothin
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.harness.services import ServiceError, _stop_pid, start_prometheus
+from tests.integration import ansible_run
 from tests.integration.slo.history import DAY, History, openmetrics
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 HOST = "platform-api"  # the platform host of inventories/local, where the play runs
 
 
 @pytest.fixture(scope="module")
-def day_of_traffic(tmp_path_factory):
+def day_of_traffic(private_prometheus):
     """{"url", "end", "history"}: Prometheus holding the 26 hours of V2/V1 traffic before ``end``."""
-    run_dir = Path(tmp_path_factory.mktemp("summary-prometheus"))
     end = int(time.time()) // 60 * 60 - 120
     stamps = sorted(set(range(end - 26 * 3600, end + 1, 600)) | {end - DAY, end - 2 * 3600, end})
-    source = run_dir / "history.om"
-    source.write_text(openmetrics(end, stamps))
-    data = run_dir / "prometheus" / "data"
-    data.mkdir(parents=True)
-    result = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
-    try:
-        prom = start_prometheus(run_dir)
-    except ServiceError as exc:
-        pytest.fail(f"prometheus could not start: {exc}")
-    try:
-        yield {"url": prom["url"], "end": end, "history": History(end)}
-    finally:
-        _stop_pid(prom["pid"])
+    prom = private_prometheus(openmetrics(end, stamps))
+    return {"url": prom["url"], "end": end, "history": History(end)}
 
 
 def run_playbook(env, extra, check):
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-               "playbooks/evening_summary.yml", "-e", json.dumps(extra)] + (["--check"] if check else [])
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = ansible_run.run_playbook("playbooks/evening_summary.yml", extra, check=check, env=env)
     recap = re.search(rf"{HOST}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     assert proc.returncode == 0 and recap, proc.stdout[-6000:] + proc.stderr[-2000:]
     return int(recap.group(2))
@@ -63,8 +41,7 @@ def run_playbook(env, extra, check):
 def test_evening_summary_playbook(day_of_traffic, tmp_path):
     end, history = day_of_traffic["end"], day_of_traffic["history"]
     report_dir = tmp_path / "reports"
-    env = dict(os.environ, PROMETHEUS_URL=day_of_traffic["url"], SRE_REPORT_DIR=str(report_dir),
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = {"PROMETHEUS_URL": day_of_traffic["url"], "SRE_REPORT_DIR": str(report_dir)}
 
     # Check mode, for a calendar day (yesterday's midnight-to-midnight window): reads and reports only.
     date = time.strftime("%Y-%m-%d", time.gmtime(end - DAY))

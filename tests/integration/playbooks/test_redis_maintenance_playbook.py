@@ -9,20 +9,18 @@ Databases 13 and 14 belong to this test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import redis
 
 from tests.harness.services import service_env
+from tests.integration.ansible_run import run_playbook
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 SWEEP_DB, FLUSH_DB = 13, 14
 EXTRA = {
     "redis_maintenance_db": SWEEP_DB,
@@ -35,14 +33,9 @@ EXTRA = {
 
 
 def _playbook(services, tmp_path, extra, check=False, expect_rc=0):
-    vars_file = tmp_path / f"vars-{len(list(tmp_path.glob('vars-*')))}.json"
-    vars_file.write_text(json.dumps(extra))
-    env = dict(os.environ, **service_env(services), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               SRE_REPORT_DIR=str(tmp_path / "reports"), SRE_BACKUP_DIR=str(tmp_path / "backups"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-               "playbooks/redis_maintenance.yml", "-e", f"@{vars_file}"] + (["--check", "--diff"] if check else [])
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = dict(service_env(services), SRE_REPORT_DIR=str(tmp_path / "reports"),
+               SRE_BACKUP_DIR=str(tmp_path / "backups"))
+    proc = run_playbook("playbooks/redis_maintenance.yml", extra, check=check, diff=check, env=env)
     output = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == expect_rc, output
     if expect_rc:

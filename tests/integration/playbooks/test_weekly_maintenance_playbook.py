@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
 
-from tests.integration.playbooks.pg_playbook import REPO, Playbooks, Postgres, S3, files
+from tests.integration.ansible_run import run_playbook
+from tests.integration.playbooks.pg_playbook import Playbooks, Postgres, S3, files
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +30,7 @@ def _recap(output: str) -> dict[str, int]:
 
 
 def _run(book: Playbooks, extra: dict, check: bool = False) -> dict[str, int]:
-    vars_file = book.tmp_path / f"vars-{uuid.uuid4().hex[:6]}.json"
-    vars_file.write_text(json.dumps(extra))
-    command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local",
-               "playbooks/weekly_maintenance.yml", "-e", f"@{vars_file}"] + (["--check", "--diff"] if check else [])
-    proc = subprocess.run(command, cwd=REPO, env=book.env, capture_output=True, text=True, timeout=600, check=False)
+    proc = run_playbook("playbooks/weekly_maintenance.yml", extra, check=check, diff=check, env=book.env, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
     return _recap(proc.stdout)
 

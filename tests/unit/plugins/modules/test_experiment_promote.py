@@ -6,24 +6,16 @@ import json
 import re
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._platform import client as platform
 from ansible_collections.sre.runbooks.plugins.module_utils._platform import promote_args
 from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response
 from ansible_collections.sre.runbooks.plugins.modules import experiment, experiment_promote
 
+from .utils import run_module
+
 GOOD = {"accuracy": 0.97, "error_rate": 0.004, "latency_p95_ms": 1200, "sample_count": 400}
 CONN = {"platform_v1_url": "http://v1:8002"}
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeV1:
@@ -80,14 +72,6 @@ class FakeV1:
 
 @pytest.fixture
 def fake(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     for name in ("PLATFORM_V1_URL", "PLATFORM_V2_URL", "PLATFORM_V3_URL", "PLATFORM_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     v1 = FakeV1()
@@ -95,11 +79,7 @@ def fake(monkeypatch):
     return v1
 
 
-def run(module, args, check=False, diff=False):
-    with patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
-        with pytest.raises((ExitJson, FailJson)) as caught:
-            module.main()
-    return caught.value.args[0]
+run = run_module
 
 
 @pytest.mark.parametrize("check", [True, False])

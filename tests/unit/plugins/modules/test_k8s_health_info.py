@@ -11,20 +11,12 @@ import copy
 import time
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health_runner
 from ansible_collections.sre.runbooks.plugins.modules import k8s_health_info
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from .utils import AnsibleExitJson as ExitJson, AnsibleFailJson as FailJson, run_module
 
 
 def stamp(seconds_ago=3600):
@@ -95,28 +87,16 @@ def cluster(**errors):
 def module_env(monkeypatch):
     state = {"kube": cluster(), "connected": 0}
 
-    def exit_json(module, **result):
-        raise ExitJson(result)
-
-    def fail_json(module, msg, **result):
-        raise FailJson(dict(result, msg=msg, failed=True))
-
     def connect(module):
         state["connected"] += 1
         return state["kube"]
 
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(health_runner, "connect", connect)
     return state
 
 
 def run(args, expect=ExitJson, check=False):
-    with patch_module_args(dict(args, _ansible_check_mode=check)):
-        with pytest.raises((ExitJson, FailJson)) as exc:
-            k8s_health_info.main()
-    assert isinstance(exc.value, expect), exc.value.args[0]
-    return exc.value.args[0]
+    return run_module(k8s_health_info, args, check=check, expect=expect)
 
 
 @pytest.mark.parametrize(("args", "message"), [

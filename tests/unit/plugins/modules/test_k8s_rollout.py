@@ -17,16 +17,9 @@ from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_b
 from ansible_collections.sre.runbooks.plugins.modules import k8s_rollout
 
 from ..fake_kube import FakeKube
+from .utils import AnsibleExitJson as ExitJson, AnsibleFailJson as FailJson, run_module
 
 UID = "dep-uid"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 def deployment(image="web:2", replicas=3, paused=False, annotations=None):
@@ -70,19 +63,10 @@ def complete_controller(kube, kind, obj):
 
 
 @pytest.fixture
-def kube(monkeypatch):
+def kube(monkeypatch, module_exits):
     fake = FakeKube([deployment(), replica_set(1, "web:1", "v1"), replica_set(2, "web:2", "v2"), hpa()],
                     controller=complete_controller)
     warnings = []
-
-    def exit_json(module, **result):
-        raise ExitJson(result)
-
-    def fail_json(module, msg, **result):
-        raise FailJson(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, warning, **kw: warnings.append(warning))
     monkeypatch.setattr(rollout_runner, "connect", lambda module: fake)
     fake.warnings = warnings
@@ -93,12 +77,7 @@ def run(args, check=False, diff=False, expect=ExitJson):
     args = dict({"namespace": "shop", "name": "web"}, **args)
     if "label_selectors" in args:
         args.pop("name")
-    args.update(_ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as exc:
-            k8s_rollout.main()
-    assert isinstance(exc.value, expect), exc.value.args[0]
-    return exc.value.args[0]
+    return run_module(k8s_rollout, args, check=check, diff=diff, expect=expect)
 
 
 # ------------------------------------------------------------------------------ input checks

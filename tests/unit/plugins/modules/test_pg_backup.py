@@ -14,9 +14,7 @@ import json
 import subprocess
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.errors import BackupError
@@ -24,34 +22,17 @@ from ansible_collections.sre.runbooks.plugins.module_utils._backup.streams impor
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.transport import check_transport
 from ansible_collections.sre.runbooks.plugins.modules import pg_backup, pg_backup_info
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from .utils import run_module
 
 
 @pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+def no_connection_env(monkeypatch):
     for name in ("PGHOST", "PGPORT", "PGDATABASE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
 
 
 def run(args, check=False, diff=False, module=pg_backup):
-    with patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
-        with pytest.raises((ExitJson, FailJson)) as caught:
-            module.main()
-    return caught.value.args[0]
+    return run_module(module, args, check=check, diff=diff)
 
 
 def fabricate(dest, name, days_ago, set_key="daily/platform/full", status="passed", data=True):

@@ -10,9 +10,8 @@ import pytest
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.errors import BackupError
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.restore_plan import choose_action, describe_objects
 from ansible_collections.sre.runbooks.plugins.modules import pg_restore
-# The module-test scaffold (AnsibleModule exits turned into exceptions) is pg_backup's; importing the
-# autouse fixture applies it here too.
-from tests.unit.plugins.modules.test_pg_backup import exits, run  # noqa: F401  pylint: disable=unused-import
+# pg_backup's helpers: run() over the shared scaffold, and the autouse fixture that clears PG*/AWS_* variables.
+from tests.unit.plugins.modules.test_pg_backup import no_connection_env, run  # noqa: F401  pylint: disable=unused-import
 
 
 @pytest.mark.parametrize("args, message", [

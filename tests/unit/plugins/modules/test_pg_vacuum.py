@@ -10,13 +10,14 @@ from __future__ import annotations
 import psycopg2.errors
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from psycopg2 import sql
 
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import connection as postgres
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import catalog
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres import vacuum_runner
 from ansible_collections.sre.runbooks.plugins.modules import pg_vacuum
+
+from .utils import run_module
 
 OWN_PID = 4000
 TABLES = [
@@ -37,14 +38,6 @@ SESSIONS = [
      "backend_type": "client backend", "client_addr": "10.0.0.6", "backend_start": "2024-01-01T00:00:00+00:00",
      "state_change": None, "state_age_s": 7200.0},
 ]
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeCursor:
@@ -98,15 +91,6 @@ def render(statement):
 def fake(monkeypatch):
     conn = FakeConnection()
     warnings = []
-
-    def exit_json(module, **result):
-        raise ExitJson(result)
-
-    def fail_json(module, msg, **result):
-        raise FailJson(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, warning, **kw: warnings.append(warning))
     monkeypatch.setattr(vacuum_runner, "connect", lambda module: conn)
     monkeypatch.setattr(vacuum_runner.VacuumRunner, "render", lambda runner, statement: render(statement))
@@ -120,11 +104,7 @@ def fake(monkeypatch):
 
 
 def run_main(args, check=False, diff=False):
-    module_args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(module_args):
-        with pytest.raises((ExitJson, FailJson)) as outcome:
-            pg_vacuum.main()
-    return outcome.value.args[0]
+    return run_module(pg_vacuum, args, check=check, diff=diff)
 
 
 @pytest.mark.parametrize("args, message", [

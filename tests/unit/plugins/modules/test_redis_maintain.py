@@ -13,21 +13,13 @@ import sys
 
 import pytest
 import redis
-from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._redis import backup_plan, maintainer
 from ansible_collections.sre.runbooks.plugins.module_utils._redis import connection as redis_utils
 from ansible_collections.sre.runbooks.plugins.modules import redis_maintain
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from .utils import run_module
 
 
 class FakePipeline:
@@ -116,18 +108,6 @@ class FakeRedis:
         raise redis.exceptions.ResponseError(f"unknown command '{name}'")
 
 
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-
 @pytest.fixture
 def fake(monkeypatch):
     holder = {"client": FakeRedis()}
@@ -136,15 +116,7 @@ def fake(monkeypatch):
 
 
 def run_main(args, check=False, diff=False):
-    args = dict(args)
-    if check:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as caught:
-            redis_maintain.main()
-    return caught.value.args[0]
+    return run_module(redis_maintain, args, check=check, diff=diff)
 
 
 def sweep_keys():

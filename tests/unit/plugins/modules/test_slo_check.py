@@ -7,45 +7,26 @@ import math
 import re
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._http.client import Response, TransportError
 from ansible_collections.sre.runbooks.plugins.module_utils._slo import slo_args, sources
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PrometheusClient
 from ansible_collections.sre.runbooks.plugins.modules import slo_check
 
+from .utils import run_module
+
 RANGE = re.compile(r"\[(\w+)\]")
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+def no_connection_env(monkeypatch):
     for name in ("PROMETHEUS_URL", "PROMETHEUS_TOKEN", "PLATFORM_V2_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
 def run(args, check=False):
-    with patch_module_args(dict(args, _ansible_check_mode=check)):
-        with pytest.raises((ExitJson, FailJson)) as caught:
-            slo_check.main()
-    return caught.value.args[0]
+    return run_module(slo_check, args, check=check)
 
 
 @pytest.fixture
