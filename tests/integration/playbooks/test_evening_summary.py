@@ -74,3 +74,25 @@ def test_evening_summary_playbook(day_of_traffic, tmp_path):
     assert slo["availability"]["requests"] == pytest.approx(counts["total"], rel=1e-6)
     markdown = (report_dir / "summary.md").read_text()
     assert "## Errors" in markdown and "Kafka messages processed: no data" in markdown
+
+
+def test_evening_summary_with_prometheus_down_reports_unavailable_and_fails(tmp_path):
+    """Issue 17, defect 16: no numbers must never end green. A closed loopback port stands for Prometheus."""
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on: bind, note, close
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    report_dir = tmp_path / "reports"
+    env = {"PROMETHEUS_URL": f"http://127.0.0.1:{port}", "SRE_REPORT_DIR": str(report_dir)}
+    proc = ansible_run.run_playbook("playbooks/evening_summary.yml", {"health_check_summary_report_name": "down"},
+                                    env=env)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "The evening summary is unavailable: Prometheus did not answer the query" in proc.stdout
+    report = json.loads((report_dir / "down.json").read_text())
+    assert report["status"] == "unavailable" and "Prometheus did not answer" in report["error"]
+
+    # Reporting only, when the operator asks for it: the same run ends green and still says unavailable.
+    proc = ansible_run.run_playbook("playbooks/evening_summary.yml", {"health_check_summary_report_name": "down2",
+                                    "health_check_summary_fail_unavailable": False}, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert json.loads((report_dir / "down2.json").read_text())["status"] == "unavailable"
