@@ -209,6 +209,8 @@ class KubeExecTransport:
     def __init__(self, api, namespace, pod, container=None):
         from kubernetes.client import CoreV1Api  # pylint: disable=import-outside-toplevel
         from kubernetes.stream import stream  # pylint: disable=import-outside-toplevel
+        self._api = api
+        self._checked = False
         self._core = CoreV1Api(api.client)
         self._stream = stream
         self.namespace = namespace
@@ -219,7 +221,22 @@ class KubeExecTransport:
         where = f"pod {self.namespace}/{self.pod}"
         return where + (f" (container {self.container})" if self.container else "")
 
+    def _check_pod(self):
+        """Read the pod once through the REST API before the first exec.
+
+        The websocket client reports an unreachable API or a missing pod as internal errors
+        ("'NoneType' object has no attribute 'decode'"); the REST call says it in one sentence.
+        """
+        if self._checked:
+            return
+        try:
+            self._api.get("Pod", self.namespace, self.pod)
+        except Exception as exc:  # KubeError: unreachable, refused credentials, forbidden, not found
+            raise OSError(f"exec in {self.describe()} is not possible: {str(exc).rstrip('.')}") from None
+        self._checked = True
+
     def spawn(self, argv, env, stdin=None, stdout=None, stderr=None):
+        self._check_pod()
         kwargs = {"command": exec_command(argv), "stdin": True, "stdout": True, "stderr": True, "tty": False,
                   "_preload_content": False, "binary": True}
         if self.container:
