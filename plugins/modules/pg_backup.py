@@ -37,6 +37,7 @@ author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
   - sre.runbooks.postgres
+  - sre.runbooks.postgres.client_programs
   - sre.runbooks.s3
   - sre.runbooks.attributes
   - sre.runbooks.attributes.actiongroup_postgres
@@ -198,12 +199,6 @@ options:
       - Pruning of the backups of the set in S3, with the same suboptions as O(retention). Defaults to O(retention).
     type: dict
     suboptions: *retention_suboptions
-  bin_dir:
-    description:
-      - Directory with C(pg_dump), C(pg_dumpall), C(pg_restore) and C(psql).
-      - By default the module looks in C(/usr/lib/postgresql/*/bin), C(/usr/pgsql-*/bin) and E(PATH) and takes the
-        programs of the server's major version, else the nearest newer one.
-    type: path
   maintenance_database:
     description:
       - Database used to create and drop the scratch database of O(verify=restore).
