@@ -8,20 +8,6 @@
 from __future__ import annotations
 
 
-def _action_group(*groups):
-    """The ``action_group`` attribute of a module in the given action groups (meta/runtime.yml)."""
-    names = " or ".join(f"C(group/sre.runbooks.{group})" for group in groups)
-    membership = "".join(f"\n      - sre.runbooks.{group}" for group in groups)
-    return f"""
-options: {{}}
-attributes:
-  action_group:
-    description: Use {names} in C(module_defaults) to set the connection options once.
-    support: full
-    membership:{membership}
-"""
-
-
 class ModuleDocFragment:
     """Attribute descriptions shared by every module; modules state only the support level."""
 
@@ -53,8 +39,53 @@ attributes:
     support: full
 """
 
-    ACTIONGROUP_POSTGRES = _action_group("postgres")
-    ACTIONGROUP_REDIS = _action_group("redis")
-    ACTIONGROUP_K8S = _action_group("k8s")
-    ACTIONGROUP_PLATFORM = _action_group("platform")
-    ACTIONGROUP_PROMETHEUS_PLATFORM = _action_group("prometheus", "platform")
+    ACTIONGROUP_POSTGRES = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.postgres) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.postgres
+"""
+
+    ACTIONGROUP_REDIS = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.redis) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.redis
+"""
+
+    ACTIONGROUP_K8S = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.k8s) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.k8s
+"""
+
+    ACTIONGROUP_PLATFORM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.platform
+"""
+
+    ACTIONGROUP_PROMETHEUS_PLATFORM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.prometheus) or C(group/sre.runbooks.platform) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.prometheus
+      - sre.runbooks.platform
+"""
