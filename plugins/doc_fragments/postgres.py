@@ -69,3 +69,14 @@ notes:
     end the task with one sentence naming the server, the user and the cause.
   - The module's session shows up in C(pg_stat_activity) with C(application_name) V(sre.runbooks).
 """
+
+    # Where pg_backup and pg_restore find pg_dump, pg_restore and psql: bin_dir of PROGRAM_OPTIONS in module_utils/_backup/args.py.
+    CLIENT_PROGRAMS = r"""
+options:
+  bin_dir:
+    description:
+      - Directory with C(pg_dump), C(pg_dumpall), C(pg_restore) and C(psql).
+      - By default the module looks in C(/usr/lib/postgresql/*/bin), C(/usr/pgsql-*/bin) and E(PATH) and takes the
+        programs of the server's major version, else the nearest newer one.
+    type: path
+"""

@@ -37,6 +37,7 @@ author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
   - sre.runbooks.postgres
+  - sre.runbooks.postgres.client_programs
   - sre.runbooks.s3
   - sre.runbooks.attributes
   - sre.runbooks.attributes.actiongroup_postgres
@@ -182,7 +183,7 @@ options:
         it is among the O(retention.min_keep) newest backups that did not fail verification.
       - Only backups with a manifest are considered; other files in O(dest) are never touched.
     type: dict
-    suboptions:
+    suboptions: &retention_suboptions
       keep_last:
         description: Keep at most this many backups of the set.
         type: int
@@ -197,23 +198,7 @@ options:
     description:
       - Pruning of the backups of the set in S3, with the same suboptions as O(retention). Defaults to O(retention).
     type: dict
-    suboptions:
-      keep_last:
-        description: Keep at most this many backups of the set.
-        type: int
-      max_age_days:
-        description: Prune backups that finished more than this many days ago (fractions allowed).
-        type: float
-      min_keep:
-        description: Never prune the newest this-many good backups of the set.
-        type: int
-        default: 1
-  bin_dir:
-    description:
-      - Directory with C(pg_dump), C(pg_dumpall), C(pg_restore) and C(psql).
-      - By default the module looks in C(/usr/lib/postgresql/*/bin), C(/usr/pgsql-*/bin) and E(PATH) and takes the
-        programs of the server's major version, else the nearest newer one.
-    type: path
+    suboptions: *retention_suboptions
   maintenance_database:
     description:
       - Database used to create and drop the scratch database of O(verify=restore).

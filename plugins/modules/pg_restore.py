@@ -28,6 +28,7 @@ author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
   - sre.runbooks.postgres
+  - sre.runbooks.postgres.client_programs
   - sre.runbooks.s3
   - sre.runbooks.attributes
   - sre.runbooks.attributes.actiongroup_postgres
@@ -90,12 +91,6 @@ options:
       - Restores with more than one job are not done in a single transaction.
     type: int
     default: 1
-  bin_dir:
-    description:
-      - Directory with C(pg_dump), C(pg_dumpall), C(pg_restore) and C(psql).
-      - By default the module looks in C(/usr/lib/postgresql/*/bin), C(/usr/pgsql-*/bin) and E(PATH) and takes the
-        programs of the server's major version, else the nearest newer one.
-    type: path
   maintenance_database:
     description:
       - Database used to create and drop the target database and to replay globals. It cannot be the target of a forced

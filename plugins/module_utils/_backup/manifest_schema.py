@@ -61,21 +61,22 @@ def _text_list(value, field):
         raise SchemaError(f"{field} is not a list of names")
 
 
-def _row_counts(value):
+def _entries(value, message):
+    """The items of an optional mapping (none when it is absent); SchemaError(message) when it is not a mapping."""
     if value is None:
-        return
+        return ()
     if not isinstance(value, dict):
-        raise SchemaError("row_counts is not a mapping of table to row count")
-    for table, rows in value.items():
+        raise SchemaError(message)
+    return value.items()
+
+
+def _row_counts(value):
+    for table, rows in _entries(value, "row_counts is not a mapping of table to row count"):
         _count(rows, f"row_counts[{table[:60]!r}]", optional=False)
 
 
 def _files(value):
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        raise SchemaError("files is not a mapping of file to sha256")
-    for relative, digest in value.items():
+    for relative, digest in _entries(value, "files is not a mapping of file to sha256"):
         _text(relative, "a name in files", _RELATIVE_FILE)
         _text(digest, f"files[{relative[:60]!r}]", _SHA256)
 

@@ -48,27 +48,29 @@ def finite_number(value, option, minimum=None, maximum=None):
         raise InputError(f"{option} must be a number, not {shown(value)}.") from None
     if not math.isfinite(number):
         raise InputError(f"{option} must be a finite number, not {shown(value)}.")
-    if minimum is not None and number < minimum:
-        raise InputError(f"{option} must be at least {minimum:g}, not {shown(value)}.")
-    if maximum is not None and number > maximum:
-        raise InputError(f"{option} must be at most {maximum:g}, not {shown(value)}.")
-    return number
+    return _within(number, value, option, minimum, maximum, "g")
 
 
 def bounded_int(value, option, minimum=None, maximum=None):
     """Return ``value`` as an int within [minimum, maximum]; raise InputError otherwise."""
+    not_whole = InputError(f"{option} must be a whole number, not {shown(value)}.")
     if isinstance(value, bool):
-        raise InputError(f"{option} must be a whole number, not {shown(value)}.")
+        raise not_whole
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{option} must be a whole number, not {shown(value)}.") from None
+        raise not_whole from None
     if number != value and not isinstance(value, str):
-        raise InputError(f"{option} must be a whole number, not {shown(value)}.")
+        raise not_whole
+    return _within(number, value, option, minimum, maximum)
+
+
+def _within(number, value, option, minimum, maximum, spec=""):
+    """``number`` when it lies within [minimum, maximum] (None: no bound); the bounds are shown with ``spec``."""
     if minimum is not None and number < minimum:
-        raise InputError(f"{option} must be at least {minimum}, not {shown(value)}.")
+        raise InputError(f"{option} must be at least {minimum:{spec}}, not {shown(value)}.")
     if maximum is not None and number > maximum:
-        raise InputError(f"{option} must be at most {maximum}, not {shown(value)}.")
+        raise InputError(f"{option} must be at most {maximum:{spec}}, not {shown(value)}.")
     return number
 
 

@@ -33,6 +33,20 @@ from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import
 USER_AGENT = "sre.runbooks"
 
 
+def transport_args(prefix):
+    """The TLS and timeout options of an HTTP client, for a module's argument spec: ``<prefix>_ca_path`` and so on."""
+    return {
+        f"{prefix}_ca_path": {"type": "path"},
+        f"{prefix}_validate_certs": {"type": "bool", "default": True},
+        f"{prefix}_timeout": {"type": "float", "default": 30.0},
+    }
+
+
+def transport_ranges(prefix):
+    """For RunbookModule(ranges=...): a NaN or negative timeout would hang or fail inside urllib."""
+    return {f"{prefix}_timeout": (0.001, 3600)}
+
+
 class TransportError(Exception):
     """The server could not be reached or did not answer; ``cause`` is a short phrase."""
 

@@ -50,23 +50,19 @@ _NOT_AUTH = ("request_timeout",)
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
 
+# API group path, namespaced, and the kinds it serves; each kind's plural is its name in lower case plus "s".
+_KINDS = (
+    ("apis/apps/v1", True, ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision")),
+    ("apis/autoscaling/v2", True, ("HorizontalPodAutoscaler",)),
+    ("apis/batch/v1", True, ("Job", "CronJob")),
+    ("api/v1", True, ("Pod", "Event")),
+    ("api/v1", False, ("Namespace", "Node")),
+)
+
 # kind -> (API group path, plural, namespaced)
-RESOURCES = {
-    "Deployment": ("apis/apps/v1", "deployments", True),
-    "StatefulSet": ("apis/apps/v1", "statefulsets", True),
-    "DaemonSet": ("apis/apps/v1", "daemonsets", True),
-    "ReplicaSet": ("apis/apps/v1", "replicasets", True),
-    "ControllerRevision": ("apis/apps/v1", "controllerrevisions", True),
-    "HorizontalPodAutoscaler": ("apis/autoscaling/v2", "horizontalpodautoscalers", True),
-    "Job": ("apis/batch/v1", "jobs", True),
-    "CronJob": ("apis/batch/v1", "cronjobs", True),
-    "Pod": ("api/v1", "pods", True),
-    "Event": ("api/v1", "events", True),
-    "Namespace": ("api/v1", "namespaces", False),
-    "Node": ("api/v1", "nodes", False),
-    # metrics-server's resource metrics API (absent on clusters without metrics-server: 404).
-    "PodMetrics": ("apis/metrics.k8s.io/v1beta1", "pods", True),
-}
+RESOURCES = {kind: (group, kind.lower() + "s", namespaced) for group, namespaced, kinds in _KINDS for kind in kinds}
+# metrics-server's resource metrics API (absent on clusters without metrics-server: 404).
+RESOURCES["PodMetrics"] = ("apis/metrics.k8s.io/v1beta1", "pods", True)
 
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",

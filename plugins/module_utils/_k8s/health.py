@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.objects import condition
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.pods import diagnose, public_row, summarize
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_plan import rollout_status
 
@@ -128,13 +129,6 @@ def parse_quantity(value):
 def _age(created, now):
     when = parse_time(created)
     return None if when is None else max(0.0, round(now - when, 1))
-
-
-def _condition(obj, kind):
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
 
 
 def workload_of(pod):
@@ -305,10 +299,10 @@ def hpa_row(hpa):
     desired = int(status.get("desiredReplicas") or 0)
     conditions = {}
     for kind in ("AbleToScale", "ScalingActive", "ScalingLimited"):
-        cond = _condition(hpa, kind)
+        cond = condition(hpa, kind)
         conditions[kind] = None if cond is None else cond.get("status") == "True"
-    active = _condition(hpa, "ScalingActive") or {}
-    able = _condition(hpa, "AbleToScale") or {}
+    active = condition(hpa, "ScalingActive") or {}
+    able = condition(hpa, "AbleToScale") or {}
     metrics = []
     for spec_metric in spec.get("metrics") or []:
         kind, name, target = _metric_target(spec_metric)

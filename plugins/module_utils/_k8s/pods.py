@@ -16,6 +16,8 @@ to fail fast, health checks to report. No I/O here.
 
 from __future__ import annotations
 
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.objects import condition
+
 # Waiting reasons that are a normal step of starting a container, not a problem.
 BENIGN_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
 
@@ -30,13 +32,6 @@ DEFAULT_FAIL_FAST_REASONS = (
 )
 
 MAX_NAMES_IN_SUMMARY = 3
-
-
-def _condition(pod, kind):
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
 
 
 def _statuses(pod, key):
@@ -62,7 +57,7 @@ def diagnose(pod):
     spec = pod.get("spec") or {}
     init = _statuses(pod, "initContainerStatuses")
     main = _statuses(pod, "containerStatuses")
-    ready_cond = _condition(pod, "Ready")
+    ready_cond = condition(pod, "Ready")
     row = {
         "name": metadata.get("name"),
         "phase": status.get("phase") or "Unknown",
@@ -122,7 +117,7 @@ def _problem(pod, row, init, main, ready_cond):
         waiting = _waiting(container)
         if waiting and waiting.get("reason") not in BENIGN_WAITING:
             return _found(waiting.get("reason") or "Waiting", waiting.get("message"), container.get("name"))
-    scheduled = _condition(pod, "PodScheduled")
+    scheduled = condition(pod, "PodScheduled")
     if scheduled and scheduled.get("status") == "False":
         return _found(scheduled.get("reason") or "Unschedulable", scheduled.get("message"))
     for container in main:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.objects import condition
+
 KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -40,13 +42,6 @@ def object_ref(kind, obj):
 
 def _annotations(obj):
     return dict((obj.get("metadata") or {}).get("annotations") or {})
-
-
-def _condition(obj, kind):
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
 
 
 # ------------------------------------------------------------------------------ selectors
@@ -120,7 +115,7 @@ def _deployment_status(obj, spec, status, generation, observed_generation, resul
     if not result["observed"]:
         result["message"] = "waiting for the deployment controller to observe the new spec"
         return result
-    progressing = _condition(obj, "Progressing")
+    progressing = condition(obj, "Progressing")
     if progressing and progressing.get("reason") == PROGRESS_DEADLINE:
         result["failure"] = PROGRESS_DEADLINE
         deadline = spec.get("progressDeadlineSeconds")

@@ -22,24 +22,18 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import (
-    TransportError,
-    describe_url,
-    exchange,
-    join_url,
-)
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange, join_url
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import transport_args, transport_ranges
 
 PLATFORM_COMMON_ARGS = {
     "platform_v1_url": {"type": "str", "default": "http://localhost:8002", "fallback": (env_fallback, ["PLATFORM_V1_URL"])},
     "platform_v2_url": {"type": "str", "default": "http://localhost:8001", "fallback": (env_fallback, ["PLATFORM_V2_URL"])},
     "platform_v3_url": {"type": "str", "default": "http://localhost:8003", "fallback": (env_fallback, ["PLATFORM_V3_URL"])},
     "platform_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PLATFORM_API_TOKEN"])},
-    "platform_ca_path": {"type": "path"},
-    "platform_validate_certs": {"type": "bool", "default": True},
-    "platform_timeout": {"type": "float", "default": 30.0},
+    **transport_args("platform"),
 }
-# Passed to RunbookModule(ranges=...): a NaN or negative timeout would hang or fail inside urllib.
-PLATFORM_RANGES = {"platform_timeout": (0.001, 3600)}
+# Passed to RunbookModule(ranges=...).
+PLATFORM_RANGES = transport_ranges("platform")
 
 API_NAMES = {"v1": "V1 experiments API", "v2": "V2 production API", "v3": "V3 quarantine API"}
 USER_AGENT = "sre.runbooks"

@@ -21,6 +21,9 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import first_line as _first_line
+from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import matching_cause
+
 try:
     import psycopg2
     import psycopg2.errors
@@ -72,6 +75,9 @@ _CAUSES = (
     (re.compile(r"Network is unreachable|No route to host"), "the network is unreachable"),
 )
 
+# Prefixes libpq and the server put before what went wrong.
+_NOISE = (r"^(connection to server .*? failed: )", r"^(FATAL|ERROR|WARNING):\s+")
+
 
 class PostgresError(Exception):
     """An expected PostgreSQL failure; ``str()`` is one sentence fit for fail_json."""
@@ -87,23 +93,13 @@ def server_address(params):
 
 def first_line(message):
     """The first meaningful line of a libpq/server message, without 'FATAL:' noise."""
-    for line in str(message).splitlines():
-        line = re.sub(r"^(connection to server .*? failed: )", "", line.strip())
-        line = re.sub(r"^(FATAL|ERROR|WARNING):\s+", "", line)
-        if line:
-            return line.rstrip(".")
-    return "unknown error"
+    return _first_line(message, _NOISE)
 
 
 def describe_connect_error(params, message):
     """Turn a libpq connection error into one sentence naming the server, the user and the cause."""
     text = str(message)
-    cause = first_line(text)
-    for pattern, template in _CAUSES:
-        found = pattern.search(text)
-        if found:
-            cause = template.format(*found.groups(), timeout=params.get("connect_timeout"), sslmode=params.get("sslmode"))
-            break
+    cause = matching_cause(text, _CAUSES, timeout=params.get("connect_timeout"), sslmode=params.get("sslmode")) or first_line(text)
     return f"Cannot connect to PostgreSQL at {server_address(params)} as {params.get('user')}: {cause}."
 
 

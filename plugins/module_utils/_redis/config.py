@@ -154,29 +154,21 @@ def split_args(line):
         current, quote = [], None
         while i < n:
             char = line[i]
-            if quote == '"':
-                if char == "\\" and i + 3 < n and line[i + 1] == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", line[i + 2:i + 4]):
-                    current.append(chr(int(line[i + 2:i + 4], 16)))
-                    i += 3
-                elif char == "\\" and i + 1 < n:
-                    i += 1
-                    current.append(escapes.get(line[i], line[i]))
-                elif char == '"':
-                    quote = None
-                    if i + 1 < n and not line[i + 1].isspace():
-                        raise ConfigError("closing quote must be followed by a space")
-                else:
-                    current.append(char)
-            elif quote == "'":
-                if char == "\\" and i + 1 < n and line[i + 1] == "'":
-                    i += 1
-                    current.append("'")
-                elif char == "'":
-                    quote = None
-                    if i + 1 < n and not line[i + 1].isspace():
-                        raise ConfigError("closing quote must be followed by a space")
-                else:
-                    current.append(char)
+            if quote is not None and char == quote:
+                quote = None
+                if i + 1 < n and not line[i + 1].isspace():
+                    raise ConfigError("closing quote must be followed by a space")
+            elif quote == '"' and char == "\\" and i + 3 < n and line[i + 1] == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", line[i + 2:i + 4]):
+                current.append(chr(int(line[i + 2:i + 4], 16)))
+                i += 3
+            elif quote == '"' and char == "\\" and i + 1 < n:
+                i += 1
+                current.append(escapes.get(line[i], line[i]))
+            elif quote == "'" and char == "\\" and i + 1 < n and line[i + 1] == "'":
+                i += 1
+                current.append("'")
+            elif quote is not None:
+                current.append(char)
             elif char.isspace():
                 break
             elif char in "\"'":

@@ -24,6 +24,9 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import first_line as _first_line
+from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import matching_cause
+
 REDIS_COMMON_ARGS = {
     "host": {"type": "str", "default": "localhost"},
     "port": {"type": "int", "default": 6379},
@@ -70,6 +73,9 @@ _CAUSES = (
     (re.compile(r"Network is unreachable|No route to host", re.I), "the network is unreachable"),
 )
 
+# Prefixes redis-py and the server put before what went wrong.
+_NOISE = (r"^Error -?\d+ (while writing to socket|connecting to [^.]*?)\.\s*", r"^(ERR|Error)\s+")
+
 _REDIS_LIB = {}
 
 
@@ -86,12 +92,7 @@ def server_address(params):
 
 def first_line(message):
     """The first meaningful line of an error, without redis-py's 'Error 111 connecting to ...' prefix."""
-    for line in str(message).splitlines():
-        line = re.sub(r"^Error -?\d+ (while writing to socket|connecting to [^.]*?)\.\s*", "", line.strip())
-        line = re.sub(r"^(ERR|Error)\s+", "", line)
-        if line:
-            return line.rstrip(".")
-    return "unknown error"
+    return _first_line(message, _NOISE)
 
 
 def connection_cause(params, exc, connecting=True):
@@ -101,11 +102,10 @@ def connection_cause(params, exc, connecting=True):
     sense while connecting, such as a TLS mismatch, are left out.
     """
     text = str(exc) or type(exc).__name__
-    for pattern, template in _CAUSES:
-        if pattern.search(text):
-            cause = template.format(timeout=_number(params.get("socket_timeout")), db=params.get("db"))
-            return cause if connecting else re.sub(r" \([^)]*\?\)$", "", cause)
-    return first_line(text)
+    cause = matching_cause(text, _CAUSES, timeout=_number(params.get("socket_timeout")), db=params.get("db"))
+    if cause is None:
+        return first_line(text)
+    return cause if connecting else re.sub(r" \([^)]*\?\)$", "", cause)
 
 
 def describe_connect_error(params, exc):

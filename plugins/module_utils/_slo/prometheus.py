@@ -20,24 +20,18 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import (
-    TransportError,
-    describe_url,
-    exchange,
-    join_url,
-)
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange, join_url
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import transport_args, transport_ranges
 
 PROMETHEUS_COMMON_ARGS = {
     "prometheus_url": {"type": "str", "default": "http://localhost:9090", "fallback": (env_fallback, ["PROMETHEUS_URL"])},
     "prometheus_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_TOKEN"])},
     "prometheus_username": {"type": "str", "fallback": (env_fallback, ["PROMETHEUS_USERNAME"])},
     "prometheus_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_PASSWORD"])},
-    "prometheus_ca_path": {"type": "path"},
-    "prometheus_validate_certs": {"type": "bool", "default": True},
-    "prometheus_timeout": {"type": "float", "default": 30.0},
+    **transport_args("prometheus"),
 }
-# Passed to RunbookModule(ranges=...): a NaN or negative timeout would hang or fail inside urllib.
-PROMETHEUS_RANGES = {"prometheus_timeout": (0.001, 3600)}
+# Passed to RunbookModule(ranges=...).
+PROMETHEUS_RANGES = transport_ranges("prometheus")
 PROMETHEUS_MUTUALLY_EXCLUSIVE = [("prometheus_token", "prometheus_username")]
 PROMETHEUS_REQUIRED_TOGETHER = [("prometheus_username", "prometheus_password")]
 
