@@ -85,7 +85,9 @@ options:
       - V(database) dumps the whole database.
       - V(schemas) dumps the schemas in O(schemas), one backup per schema (or one for all of them with O(per_schema=false)).
       - V(tables) dumps the tables in O(tables) into one backup.
-      - V(globals) dumps roles and tablespaces with C(pg_dumpall --globals-only), always as plain SQL.
+      - V(globals) dumps roles and tablespaces with C(pg_dumpall --globals-only), always as plain SQL. When the role
+        is not a superuser (as on RDS or Cloud SQL), C(--no-role-passwords) is added and a warning says so; the
+        backup then holds no password hashes (see C(docs/permissions.md)).
     type: str
     default: database
     choices: [database, schemas, tables, globals]

@@ -464,10 +464,11 @@ sessions:
     status:
       description:
         - V(terminated), V(planned) (check mode), V(signalled) (asked to end but still exiting after 5 seconds),
-          V(gone) (ended or changed state before termination), or V(permission_denied).
+          V(gone) (ended or changed state before termination), or V(permission_denied) (the server refused, or a
+          superuser's session when the role is not a superuser, which is never attempted).
       type: str
     detail:
-      description: The server's message when not terminated, else null.
+      description: The server's message (or why the role may not end the session) when not terminated, else null.
       type: str
 report:
   description: The health report.

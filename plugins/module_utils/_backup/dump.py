@@ -56,6 +56,16 @@ def check_extra_args(extra_args):
                               "(use format, compression, jobs, schemas, tables or the connection options).")
 
 
+NO_ROLE_PASSWORDS_WARNING = ("The role is not a superuser, so the globals backup leaves out role passwords "
+                             "(pg_dumpall --no-role-passwords, as on managed services); set them again after a restore.")
+
+
+def globals_command(pg_dumpall, database, superuser):
+    """pg_dumpall --globals-only; without superuser, --no-role-passwords (pg_authid is superuser-only)."""
+    argv = [pg_dumpall, "--globals-only", "--no-password", "-l", database]
+    return argv if superuser or superuser is None else argv + ["--no-role-passwords"]
+
+
 def compress_args(opts):
     """pg_dump's own --compress for the custom and directory formats."""
     if opts["compress_mode"] is None:
@@ -83,7 +93,11 @@ class Dumper:
     def dump_command(self, unit, opts, output, snapshot):
         tools = self.session.tools
         if unit["scope"] == "globals":
-            return [tools["pg_dumpall"], "--globals-only", "--no-password", "-l", opts["database"]]
+            superuser = getattr(self.session, "superuser", None)
+            warnings = getattr(self.session, "warnings", None)
+            if superuser is False and warnings is not None and NO_ROLE_PASSWORDS_WARNING not in warnings:
+                warnings.append(NO_ROLE_PASSWORDS_WARNING)
+            return globals_command(tools["pg_dumpall"], opts["database"], superuser)
         argv = [tools["pg_dump"], "--no-password", "--format=" + opts["format"]]
         if snapshot:
             argv.append("--snapshot=" + snapshot)

@@ -15,7 +15,7 @@ object, so each step lives in its own small file and the runners only orchestrat
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, S3Repo
-from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import ensure_psycopg2, server_version_text
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import ensure_psycopg2, is_superuser, server_version_text
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.tools import connect_database, find_tools, run_chain, tool_env
 from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Store, ensure_boto3
 
@@ -38,6 +38,7 @@ class BackupSession:
         self.tools = None
         self.server_major = None
         self.server_version = None
+        self.superuser = None
 
     @property
     def s3(self):
@@ -55,6 +56,7 @@ class BackupSession:
         """Find the client programs that match the server behind ``conn`` (once per task)."""
         self.server_major = conn.server_version // 10000
         self.server_version = server_version_text(conn)
+        self.superuser = is_superuser(conn)
         if self.tools is None:
             self.tools = find_tools(self.server_major, self.params.get("bin_dir"))
         return self.tools

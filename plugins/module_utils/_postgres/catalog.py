@@ -53,12 +53,15 @@ ORDER BY 1, 3, 2
 
 # Client sessions only: autovacuum workers, WAL senders and the like are never candidates.
 SESSIONS_SQL = """
-SELECT pid, usename AS "user", application_name, datname AS database, state, backend_type,
-       host(client_addr) AS client_addr, backend_start, state_change,
-       EXTRACT(EPOCH FROM now() - state_change)::float8 AS state_age_s
-FROM pg_stat_activity
-WHERE backend_type = 'client backend'
-ORDER BY pid
+SELECT a.pid, a.usename AS "user", a.application_name, a.datname AS database, a.state, a.backend_type,
+       host(a.client_addr) AS client_addr, a.backend_start, a.state_change,
+       EXTRACT(EPOCH FROM now() - a.state_change)::float8 AS state_age_s,
+       COALESCE(r.rolsuper, false) AS superuser,
+       COALESCE(pg_has_role(r.oid, 'USAGE'), false) AS own_role
+FROM pg_stat_activity a
+LEFT JOIN pg_roles r ON r.oid = a.usesysid
+WHERE a.backend_type = 'client backend'
+ORDER BY a.pid
 """
 
 
@@ -96,6 +99,12 @@ def sessions(cursor):
     """Client sessions from pg_stat_activity; ``state_change`` stays a datetime so a termination
     can check the session is still in the same idle spell."""
     return jsonable_rows(fetch_dicts(cursor, SESSIONS_SQL), keep_raw=("state_change",))
+
+
+def signal_rights(cursor):
+    """(superuser, has pg_signal_backend) of the connected role: who it may terminate."""
+    cursor.execute("SELECT current_setting('is_superuser') = 'on', pg_has_role('pg_signal_backend', 'USAGE')")
+    return tuple(cursor.fetchone())
 
 
 def own_pid(cursor):

@@ -162,6 +162,20 @@ def server_version_text(conn):
     return f"{number // 10000}.{number % 10000}" if number >= 100000 else f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
+def is_superuser(conn):
+    """True when the connected role is a superuser (the server's ``is_superuser`` setting).
+
+    The server reports the setting at connection start; a connection that does not carry it is
+    asked with ``current_setting('is_superuser')``. Managed services (RDS, Cloud SQL) never give one.
+    """
+    status = conn.get_parameter_status("is_superuser") if hasattr(conn, "get_parameter_status") else None
+    if status is None:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('is_superuser')")
+            status = cursor.fetchone()[0]
+    return status == "on"
+
+
 def fetch_dicts(cursor, query, args=None):
     """Run ``query`` and return its rows as dicts keyed by column name."""
     cursor.execute(query, args if args is not None else ())

@@ -55,6 +55,23 @@ def choose_sessions(rows, own_pid, states, older_than_s, users=None, application
     return chosen
 
 
+def termination_refusal(row, caller_superuser, caller_signal_backend):
+    """Why the connected role may not terminate ``row`` (None when it may), by PostgreSQL's own rule.
+
+    Only a superuser may end a superuser's session; any other session may be ended by a role with
+    pg_signal_backend, or by one with the privileges of the session's role. ``row`` carries
+    ``superuser`` (the session's role is one) and ``own_role`` (we have that role's privileges);
+    rows without them are left to the server to judge.
+    """
+    if caller_superuser:
+        return None
+    if row.get("superuser"):
+        return "only a superuser may terminate a superuser's session"
+    if not caller_signal_backend and row.get("own_role") is False:
+        return "the role needs pg_signal_backend (or membership in the session's role) to terminate it"
+    return None
+
+
 def describe_session(row):
     """One line per session for diffs: 'pid 4242 app@db as alice (idle 2h)'."""
     app = row.get("application_name") or "-"

@@ -38,6 +38,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._postgres.report impo
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import (
     choose_sessions,
     describe_session,
+    termination_refusal,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_args import parse_intervals
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_options import (
@@ -241,9 +242,13 @@ class VacuumRunner:
         chosen = choose_sessions(rows, catalog.own_pid(self.cursor), params["session_states"],
                                  self.intervals["idle_older_than"], params["session_users"],
                                  params["application_names"], params["session_databases"])
+        superuser, signal_backend = catalog.signal_rights(self.cursor)
         for session in chosen:
-            status, detail = self.terminate(session)
+            refusal = termination_refusal(session, superuser, signal_backend)
+            status, detail = ("permission_denied", refusal) if refusal else self.terminate(session)
             state_change = session.pop("state_change")
+            session.pop("superuser", None)
+            session.pop("own_role", None)
             session.update(status=status, detail=detail,
                            state_change=state_change.isoformat() if state_change else None,
                            state_age_s=round(session["state_age_s"], 1))
@@ -253,10 +258,11 @@ class VacuumRunner:
         self.result["changed"] = any(s["status"] in ("terminated", "signalled", "planned") for s in chosen)
         self.set_diff("sessions", [describe_session(s) for s in chosen],
                       [describe_session(s) for s in chosen if s["status"] not in ("terminated", "signalled", "planned")])
-        denied = [str(s["pid"]) for s in chosen if s["status"] == "permission_denied"]
+        denied = [s for s in chosen if s["status"] == "permission_denied"]
         if denied:
-            self.module.warn(f"Not allowed to terminate sessions {', '.join(denied)}; the role needs pg_signal_backend "
-                             "or superuser.")
+            reasons = sorted({s["detail"] or "permission denied" for s in denied})
+            self.module.warn(f"Skipped {len(denied)} of {len(chosen)} sessions the role may not terminate "
+                             f"({', '.join(str(s['pid']) for s in denied)}): {'; '.join(reasons)}.")
 
     def terminate(self, session):
         """End one session if it is still in the same state spell it was chosen in."""

@@ -22,7 +22,8 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import 
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import (
     RedisModuleError,
     is_local_server,
-    redis_error_text,
+    is_not_permitted,
+    refusal_message,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.operation import MaintainerOperation
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.rdb_transfer import RdbTransfer
@@ -48,7 +49,7 @@ class BackupRun(MaintainerOperation):
                 backup["s3"] = {"bucket": store.bucket, "key": key, "url": store.url(key)}
             return
         if params["bgsave"]:
-            backup["bgsave"] = self.bgsave_and_wait(params["wait_timeout"])
+            backup["bgsave"] = self.bgsave_and_wait(params["wait_timeout"], optional=method == "replication")
         started = time.monotonic()
         transfer = RdbTransfer(self.module, params, self.address)
         if method == "copy":
@@ -110,7 +111,9 @@ class BackupRun(MaintainerOperation):
         # No snapshot yet: the BGSAVE creates it, readable if its directory is.
         return path, os.access(directory, os.R_OK | os.X_OK)
 
-    def bgsave_and_wait(self, timeout):
+    def bgsave_and_wait(self, timeout, optional=False):
+        """BGSAVE and wait for it; ``optional`` (a replication copy, which is a fresh snapshot by itself)
+        turns a BGSAVE the server does not permit into a warning and None."""
         deadline = time.monotonic() + timeout
         started = time.monotonic()
         before = self.maintainer.server_info("persistence")
@@ -120,8 +123,12 @@ class BackupRun(MaintainerOperation):
         try:
             self.client.execute_command("BGSAVE", "SCHEDULE")
         except self.maintainer.redis.exceptions.ResponseError as exc:
+            if optional and is_not_permitted(exc):
+                self.module.warn(f"{refusal_message(self.address, 'BGSAVE', exc)[:-1]}; the replication-stream copy "
+                                 "is a fresh snapshot by itself, so the backup goes on without it.")
+                return None
             if "already in progress" not in str(exc):
-                raise RedisModuleError(f"Redis at {self.address} refused BGSAVE: {redis_error_text(exc)}.") from exc
+                raise RedisModuleError(refusal_message(self.address, "BGSAVE", exc)) from exc
         seen_running = False
         while True:
             now = self.maintainer.server_info("persistence")

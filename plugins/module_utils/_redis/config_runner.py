@@ -33,7 +33,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.config import 
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import (
     RedisModuleError,
     is_local_server,
-    redis_error_text,
+    refusal_message,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.operation import MaintainerOperation
 
@@ -92,7 +92,7 @@ class ConfigRun(MaintainerOperation):
             multi_unsupported = len(changes) > 1 and "wrong number of arguments" in str(exc).lower()
             if not multi_unsupported:
                 detail = ", ".join(f"{c['name']}={shown(c['name'], c['after'])}" for c in changes)
-                raise RedisModuleError(f"Redis at {self.address} refused CONFIG SET {detail}: {redis_error_text(exc)}.") from exc
+                raise RedisModuleError(refusal_message(self.address, f"CONFIG SET {detail}", exc)) from exc
         for change in changes:  # Redis < 7 sets one parameter per call
             self.maintainer.command(f"CONFIG SET {change['name']}={shown(change['name'], change['after'])}",
                                     "CONFIG", "SET", change["name"], change["after"])

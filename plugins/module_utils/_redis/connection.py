@@ -327,3 +327,24 @@ def is_local_server(params):
 def redis_error_text(exc):
     """The server's error message, one line, without a trailing period."""
     return first_line(exc)
+
+
+# A command the user's ACL does not allow (NOPERM), or one the server renamed or disabled
+# (rename-command, ElastiCache's restricted commands: "unknown command").
+_NOT_PERMITTED = re.compile(r"NOPERM|no permissions to run|unknown command|unknown subcommand", re.I)
+
+
+def is_not_permitted(exc_or_text):
+    """True when the server refused a command because this user may not run it, or it is renamed or disabled."""
+    return bool(_NOT_PERMITTED.search(str(exc_or_text)))
+
+
+def refusal_message(address, what, exc_or_text):
+    """One sentence for a refused command; ACL and renamed/disabled commands say "not permitted by the server"."""
+    text = first_line(exc_or_text)
+    if is_not_permitted(text):
+        how = ("the user's ACL does not allow it" if re.search(r"NOPERM|no permissions", text, re.I)
+               else "the command is renamed or disabled there")
+        return f"{what} is not permitted by the server at {address} ({how}: {text})."
+    return f"Redis at {address} refused {what}: {text}."
+

@@ -26,6 +26,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection imp
     connection_cause,
     redis_error_text,
     redis_library,
+    refusal_message,
     server_address,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.flush import run_flush
@@ -63,7 +64,7 @@ class RedisMaintainer:
         try:
             return func(*args, **kwargs)
         except self.redis.exceptions.ResponseError as exc:
-            raise RedisModuleError(f"Redis at {self.address} refused {what}: {redis_error_text(exc)}.") from exc
+            raise RedisModuleError(refusal_message(self.address, what, exc)) from exc
 
     def command(self, what, *args):
         return self.call(what, self.client.execute_command, *args)

@@ -26,6 +26,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection imp
     RedisModuleError,
     connection_cause,
     open_raw_connection,
+    refusal_message,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.report import rdb_version
 
@@ -114,7 +115,8 @@ class RdbTransfer:
             conn.skip_newlines()
             header = conn.read_line()
             if header.startswith(b"-"):
-                raise RedisModuleError(f"Redis at {self.address} refused SYNC: {header[1:].decode(errors='replace')}.")
+                raise RedisModuleError(refusal_message(self.address, "SYNC (the replication-stream copy)",
+                                                       header[1:].decode(errors="replace")))
             if not header.startswith(b"$"):
                 raise RedisModuleError(f"Redis at {self.address} answered SYNC with {header[:40]!r}, not a snapshot.")
             if header.startswith(b"$EOF:"):

@@ -6,7 +6,13 @@ import types
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.dump import Dumper, compress_args, quote_pattern
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.dump import (
+    NO_ROLE_PASSWORDS_WARNING,
+    Dumper,
+    compress_args,
+    quote_pattern,
+)
+from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import is_superuser
 
 TOOLS = {"pg_dump": "/pg/bin/pg_dump", "pg_dumpall": "/pg/bin/pg_dumpall"}
 OPTS = {"format": "custom", "compression": "gzip", "level": 6, "compress_mode": "native", "jobs": 1,
@@ -49,3 +55,48 @@ def test_parallel_directory_dump_and_globals():
     assert argv[-4:] == ["--file", "/b/.p", "--jobs", "4"] and ["--table", '"public"."t"'] == argv[3:5]
     assert dumper().dump_command({"scope": "globals"}, OPTS, "/b/.p", None) == [
         "/pg/bin/pg_dumpall", "--globals-only", "--no-password", "-l", "platform"]
+
+
+@pytest.mark.parametrize("superuser, expected_tail", [
+    (True, ["-l", "platform"]),
+    (None, ["-l", "platform"]),                              # not known yet: pg_dumpall as before
+    (False, ["-l", "platform", "--no-role-passwords"]),      # pg_authid is superuser-only (RDS, Cloud SQL)
+])
+def test_globals_without_superuser_leave_out_role_passwords(superuser, expected_tail):
+    session = types.SimpleNamespace(tools=TOOLS, superuser=superuser, warnings=[])
+    argv = Dumper(session).dump_command({"scope": "globals"}, OPTS, "/b/.p", None)
+    assert argv[:3] == ["/pg/bin/pg_dumpall", "--globals-only", "--no-password"] and argv[3:] == expected_tail
+    assert session.warnings == ([NO_ROLE_PASSWORDS_WARNING] if superuser is False else [])
+    Dumper(session).dump_command({"scope": "globals"}, OPTS, "/b/.p", None)
+    assert len(session.warnings) == (1 if superuser is False else 0)  # said once per task
+
+
+class _Conn:
+    def __init__(self, status, setting="off"):
+        self.status, self.setting = status, setting
+
+    def get_parameter_status(self, name):
+        return self.status if name == "is_superuser" else None
+
+    def cursor(self):
+        conn = self
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def execute(self, query):
+                assert "current_setting('is_superuser')" in query
+
+            def fetchone(self):
+                return (conn.setting,)
+        return Cursor()
+
+
+@pytest.mark.parametrize("status, setting, expected", [("on", None, True), ("off", None, False),
+                                                      (None, "on", True), (None, "off", False)])
+def test_is_superuser_from_the_reported_setting_or_a_query(status, setting, expected):
+    assert is_superuser(_Conn(status, setting)) is expected

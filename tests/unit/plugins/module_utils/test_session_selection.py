@@ -6,6 +6,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_sel
     choose_sessions,
     describe_session,
     session_reason,
+    termination_refusal,
 )
 
 OWN_PID = 100
@@ -66,3 +67,16 @@ def test_chosen_sessions_carry_a_reason():
 def test_describe_session_is_one_line():
     assert describe_session(session(42, age=7200)) == "pid 42 web@platform as app (idle 2h)"
     assert describe_session({"pid": 9, "state": "idle", "state_age_s": None}) == "pid 9 -@- as - (idle 0s)"
+
+
+@pytest.mark.parametrize("row, caller_superuser, caller_signal_backend, expected", [
+    ({"superuser": True, "own_role": False}, True, False, None),            # a superuser ends anything
+    ({"superuser": True, "own_role": True}, False, True, "only a superuser may terminate a superuser's session"),
+    ({"superuser": False, "own_role": False}, False, True, None),           # pg_signal_backend (RDS)
+    ({"superuser": False, "own_role": True}, False, False, None),           # sessions of a role we are a member of
+    ({"superuser": False, "own_role": False}, False, False,
+     "the role needs pg_signal_backend (or membership in the session's role) to terminate it"),
+    ({}, False, False, None),                                               # unknown: the server decides
+])
+def test_termination_refusal_follows_postgres_rules(row, caller_superuser, caller_signal_backend, expected):
+    assert termination_refusal(row, caller_superuser, caller_signal_backend) == expected

@@ -99,6 +99,7 @@ def fake(monkeypatch):
     monkeypatch.setattr(catalog, "known_schemas", lambda cursor: ["public"])
     monkeypatch.setattr(catalog, "sessions", lambda cursor: [dict(row) for row in SESSIONS])
     monkeypatch.setattr(catalog, "own_pid", lambda cursor: OWN_PID)
+    monkeypatch.setattr(catalog, "signal_rights", lambda cursor: (True, False))  # (superuser, pg_signal_backend)
     conn.warnings = warnings
     return conn
 
@@ -224,6 +225,22 @@ def test_terminate_sessions_check_mode_lists_sessions_but_never_our_own(fake):
     assert result["diff"]["before"] == {"sessions": ["pid 4001 api@app as web (idle 2h)"]}
     assert result["diff"]["after"] == {"sessions": []}
     assert fake.maintenance_statements() == []
+
+
+def test_a_role_without_superuser_skips_superuser_sessions_with_a_warning(fake, monkeypatch):
+    # As on RDS: pg_signal_backend ends other roles' sessions, never a superuser's; nothing is sent for those.
+    monkeypatch.setattr(catalog, "signal_rights", lambda cursor: (False, True))
+    rows = [dict(SESSIONS[1], superuser=True, own_role=False), dict(SESSIONS[2], superuser=False, own_role=False)]
+    monkeypatch.setattr(catalog, "sessions", lambda cursor: rows)
+    result = run_main({"operation": "terminate_sessions", "idle_older_than": "1h", "session_states": ["idle", "active"]})
+    assert not result.get("failed")
+    assert [(s["pid"], s["status"]) for s in result["sessions"]] == [(4001, "permission_denied"), (4002, "terminated")]
+    assert result["sessions"][0]["detail"] == "only a superuser may terminate a superuser's session"
+    assert "superuser" not in result["sessions"][0] and "own_role" not in result["sessions"][0]
+    assert result["statements"] == ["SELECT pg_terminate_backend(4002, 5000)"]
+    assert result["counts"]["permission_denied"] == 1 and result["changed"] is True
+    assert fake.warnings == ["Skipped 1 of 2 sessions the role may not terminate (4001): only a superuser may "
+                             "terminate a superuser's session."]
 
 
 def test_terminate_sessions_real_run(fake):
