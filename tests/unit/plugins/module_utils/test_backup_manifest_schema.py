@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import pytest
 
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, LocationError, list_backups
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, LocationError, S3Repo, list_backups
 
 GOOD = {"tool": manifests.TOOL, "manifest_version": 1, "name": "n", "database": "d", "scope": "database",
         "format": "custom", "compression": "gzip", "file": "n.dump", "sha256": "ab" * 32,
@@ -112,3 +114,46 @@ def test_delete_removes_a_backup_inside_dest(tmp_path):
     (tmp_path / "n.dump").write_bytes(b"x")
     LocalRepo(str(tmp_path)).delete(dict(GOOD))
     assert not os.listdir(tmp_path)
+
+
+class SlowStore:
+    """An S3Store stand-in: every GET waits, and the most GETs in flight at once is recorded."""
+
+    params = {"max_concurrency": 4}
+
+    def __init__(self, objects, delay=0.02):
+        self.objects, self.delay = objects, delay
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def key(self, name):
+        return "p/" + name
+
+    def url(self, key):
+        return "s3://b/" + key
+
+    def list(self, delimiter=None):
+        return [{"key": key} for key in self.objects]
+
+    def get_bytes(self, key):
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.delay)
+        with self.lock:
+            self.in_flight -= 1
+        return self.objects[key]
+
+
+def test_s3_manifests_are_read_several_at_a_time_in_listing_order_bad_ones_skipped():
+    names = [f"n{i:03d}" for i in range(40)]
+    objects = {f"p/{name}.manifest.json": json.dumps(dict(GOOD, name=name, file=name + ".dump")).encode()
+               for name in names}
+    objects["p/n000.dump"] = b"x"
+    objects["p/n005.manifest.json"] = b"\xff"
+    store = SlowStore(objects)
+    warnings = []
+    found = S3Repo(store).manifests(warnings)
+    assert [m["name"] for m in found] == [name for name in names if name != "n005"]
+    assert warnings == ["Skipped s3://b/p/n005.manifest.json: The manifest s3://b/p/n005.manifest.json is not UTF-8 text."]
+    assert store.most_in_flight > 1
