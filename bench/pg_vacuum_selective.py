@@ -111,14 +111,16 @@ def measure_ansible(db):
 
 def measure_module_logic(db):
     """The module's own code in-process: selection query, decision and the 5 VACUUMs, no process start."""
-    from ansible_collections.sre.runbooks.plugins.modules import pg_vacuum  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.sre.runbooks.plugins.module_utils._postgres import vacuum_args
+    from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_runner import VacuumRunner
 
-    params = dict(pg_vacuum_defaults(pg_vacuum), **db.module_args())
+    params = dict(pg_vacuum_defaults(vacuum_args), **db.module_args())
     module = types.SimpleNamespace(params=params, check_mode=False, _diff=False, warn=log)
     conn = db.connect()
     try:
         started = time.perf_counter()
-        result = pg_vacuum.VacuumRunner(module, conn, pg_vacuum.parse_intervals(params)).run()
+        result = VacuumRunner(module, conn, vacuum_args.parse_intervals(params)).run()
         elapsed = time.perf_counter() - started
     finally:
         conn.close()
@@ -126,8 +128,8 @@ def measure_module_logic(db):
     return elapsed
 
 
-def pg_vacuum_defaults(pg_vacuum):
-    return {name: spec.get("default") for name, spec in pg_vacuum.argument_spec().items()}
+def pg_vacuum_defaults(vacuum_args):
+    return {name: spec.get("default") for name, spec in vacuum_args.argument_spec().items()}
 
 
 def measure_baseline(db, psql):
