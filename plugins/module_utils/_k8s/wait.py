@@ -194,22 +194,37 @@ class RolloutWaiter:
         """Wait up to ``timeout`` seconds; returns an outcome dict with ``elapsed`` (seconds).
 
         outcome is ``complete``, ``failed`` (reason: ProgressDeadlineExceeded or the pods' reason),
-        ``timeout``, ``paused`` or ``deleted``. API errors other than the first read are retried
-        until the deadline; the first read's KubeError propagates (the object is missing, ...).
+        ``timeout``, ``paused`` or ``deleted``. API errors are retried until the deadline, except
+        that an answer of the API to the first reads propagates as KubeError (the object is missing,
+        access is forbidden, ...); an API that cannot be reached (restarting) is retried there too.
         """
         start = self.clock()
         deadline = start + max(0.0, float(timeout))
-        obj = self.api.get(self.kind, self.namespace, self.name)
+        obj = self._read(deadline, self.api.get, self.kind, self.namespace, self.name)
         result = self.evaluate(obj, None)
         if result is None or result["outcome"] != "complete":
             selector = ro.label_selector((obj.get("spec") or {}).get("selector"))
-            listing = self.api.list("Pod", self.namespace, label_selector=selector)
+            listing = self._read(deadline, self.api.list, "Pod", self.namespace, label_selector=selector)
             pods = {(p.get("metadata") or {}).get("name"): p for p in listing["items"]}
             result = self.evaluate(obj, pods)
             if result is None:
                 result = self._watch(obj, pods, selector, listing, deadline)
         result["elapsed"] = round(self.clock() - start, 3)
         return result
+
+    def _read(self, deadline, call, *args, **kwargs):
+        """``call(*args, **kwargs)``, retried with back-off while the API cannot be reached (KubeError status 0)
+        and the deadline allows; the last error is raised when it does not."""
+        backoff = 0.2
+        while True:
+            try:
+                return call(*args, **kwargs)
+            except KubeError as exc:
+                if exc.status != 0 or self.clock() + backoff >= deadline:
+                    raise
+                self.last_error = exc
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     def _watch(self, obj, pods, selector, listing, deadline):
         self._start("workload", self.kind, (obj.get("metadata") or {}).get("resourceVersion"),

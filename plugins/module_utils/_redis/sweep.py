@@ -262,6 +262,15 @@ def scripting_unavailable(message):
     return bool(_SCRIPTING_UNAVAILABLE.search(str(message)))
 
 
+def restart_between(run_id_before, run_id_after):
+    """True when the server answering now is not the one the walk started on (its INFO run_id changed).
+
+    SCAN's guarantees hold for one server process only: a restarted server rebuilds its hash table
+    with a new seed, so the old cursor skips keys. Unknown run ids (INFO not permitted) prove nothing.
+    """
+    return bool(run_id_before) and bool(run_id_after) and run_id_before != run_id_after
+
+
 def parse_script_reply(reply, npatterns):
     """The script's flat reply -> (next_cursor bytes, examined, stopped, [(matched, updated), ...])."""
     if not isinstance(reply, (list, tuple)) or len(reply) != 3 + 2 * npatterns:

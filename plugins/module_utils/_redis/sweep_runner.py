@@ -89,11 +89,27 @@ class SweepRun:
             if stopped:
                 return
             if cursor in (b"0", 0, "0"):
+                self.refuse_restarted_server()
                 self.totals.complete = True
                 return
             delay = sweep.pacing_delay(self.totals.examined, self.rate_limit, time.monotonic() - started)
             if delay:
                 time.sleep(delay)
+
+    def run_id(self):
+        """The server's INFO run_id, or None where INFO is not permitted."""
+        try:
+            return self.client.info("server").get("run_id")
+        except self.redis.exceptions.ResponseError:
+            return None
+
+    def refuse_restarted_server(self):
+        """A walk that ends on another server process than it began on is not complete (redis-py reconnects
+        silently between commands, and the old SCAN cursor means nothing to the new process)."""
+        if sweep.restart_between(self.maintainer.info.get("run_id"), self.run_id()):
+            raise RedisModuleError(
+                f"Redis at {self.maintainer.address} restarted during ttl_sweep, so its SCAN walk may have missed keys; "
+                "the keys already given a TTL keep it, run the sweep again to finish.")
 
     def summary(self, duration):
         result = self.totals.as_dict()
