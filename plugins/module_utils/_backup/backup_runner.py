@@ -28,7 +28,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._backup.queries impor
     database_encoding,
 )
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.session import BackupSession
-from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import utc_now
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import remove_path, utc_now
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.transport import check_transport, open_dump_transport
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.upload import upload
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.verify import Verifier
@@ -126,6 +126,9 @@ class BackupRunner:
             self.result["backups"] = [self.planned(unit, opts) for unit in plan]
         else:
             self.session.local.ensure()
+            for stale in self.session.local.stale_partials():
+                remove_path(stale)
+                self.warnings.append(f"Removed {stale}, left behind by a backup that was killed.")
             self.make_all(plan, opts)
         self.retention.apply(plan, existing, policies, new_names, self.result, include_local=params["keep_local"],
                              skip_s3=bool(self.s3_error))

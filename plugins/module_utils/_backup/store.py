@@ -102,6 +102,17 @@ def artifact_size(path):
 MANIFEST_READERS = 8
 
 
+def _alive(pid):
+    """True when a process with this pid runs (or exists but is not ours to signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class LocationError(manifests.ManifestError):
     """``dest`` is not a folder we can list, or a path to delete is not a backup inside it."""
 
@@ -145,6 +156,22 @@ class LocalRepo:
             except (OSError, manifests.ManifestError) as exc:
                 warnings.append(f"Skipped {full}: {getattr(exc, 'strerror', None) or exc}")
         return found
+
+    def stale_partials(self):
+        """Hidden ``.<file>.partial-<pid>`` entries in dest whose writer process is gone.
+
+        A backup killed by SIGTERM or SIGKILL cannot clean up after itself; its partial file would
+        stay forever (partials of running processes, another backup at the same time, are kept).
+        """
+        found = []
+        if not os.path.isdir(self.path):
+            return found
+        for entry in os.listdir(self.path):
+            stem, marker, pid = entry.rpartition(naming.PARTIAL_MARKER)
+            if not (entry.startswith(".") and marker and stem and pid.isdigit()) or _alive(int(pid)):
+                continue
+            found.append(os.path.join(self.path, entry))
+        return sorted(found)
 
     def write_manifest(self, manifest):
         write_atomic(self.manifest_path(manifest["name"]), manifests.dumps(manifest).encode("utf-8"))

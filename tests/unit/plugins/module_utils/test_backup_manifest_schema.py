@@ -157,3 +157,14 @@ def test_s3_manifests_are_read_several_at_a_time_in_listing_order_bad_ones_skipp
     assert [m["name"] for m in found] == [name for name in names if name != "n005"]
     assert warnings == ["Skipped s3://b/p/n005.manifest.json: The manifest s3://b/p/n005.manifest.json is not UTF-8 text."]
     assert store.most_in_flight > 1
+
+
+def test_stale_partials_are_those_of_dead_processes_only(tmp_path):
+    import subprocess
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / f".n.dump.partial-{gone.pid}").write_bytes(b"x")
+    (tmp_path / f".n.dump.partial-{os.getpid()}").write_bytes(b"x")  # a writer that still runs
+    (tmp_path / "n.dump").write_bytes(b"x")
+    (tmp_path / ".partial-notapid").write_bytes(b"x")
+    assert LocalRepo(str(tmp_path)).stale_partials() == [str(tmp_path / f".n.dump.partial-{gone.pid}")]
