@@ -19,6 +19,7 @@ is ``tests/unit/plugins/module_utils/test_runbook_module.py``).
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 
@@ -81,6 +82,50 @@ def check_range(argument_spec, params, path, minimum, maximum, option=None):
         finite_number(value, option, minimum, maximum)
 
 
+def check_numbers(argument_spec, params, prefix=""):
+    """Raise InputError for a NaN, infinite or unconvertible value of any int or float option, suboptions included."""
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name) if isinstance(params, Mapping) else None
+        if value is None:
+            continue
+        if spec.get("type") in ("int", "float"):
+            finite_number(value, prefix + name)
+        if spec.get("options"):
+            for entry in value if isinstance(value, list) else [value]:
+                check_numbers(spec["options"], entry, prefix + name + ".")
+
+
+def option_given_text(argument_spec, params, prefix=""):
+    """The first option (dotted path) that takes a mapping but was given text, or None."""
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name) if isinstance(params, Mapping) else None
+        if value is None:
+            continue
+        if spec.get("type") == "dict" and isinstance(value, str):
+            return prefix + name
+        if spec.get("options"):
+            for entry in value if isinstance(value, list) else [value]:
+                if isinstance(entry, str):
+                    return prefix + name
+                found = option_given_text(spec["options"], entry, prefix + name + ".")
+                if found:
+                    return found
+    return None
+
+
+_CLASS = re.compile(r"<class '(\w+)'>")
+_LONG_WORD = re.compile(r"\S{80,}")
+
+
+def readable_sentence(msg):
+    """ansible-core's argument-check message as one readable sentence: one line, no ``<class 'dict'>``, a full stop."""
+    text = " ".join(str(msg).split())
+    text = _CLASS.sub(r"a \1", text).replace("'. and ", "' and ")
+    text = _LONG_WORD.sub(lambda match: match.group()[:60] + "...", text)
+    text = text.rstrip(" :;,")
+    return text if text.endswith(".") else text + "."
+
+
 def _leaves(value):
     """The strings a value is made of (a secret can arrive as a dict or list of them)."""
     if isinstance(value, Mapping):
@@ -100,8 +145,25 @@ class RunbookModule(AnsibleModule):
     refused when it carries a NUL byte, which C libraries (libpq, hiredis) would cut the value at.
     """
 
+    # False until ansible-core's argument checking is over: its messages are rewritten into sentences.
+    _checked = False
+
     def __init__(self, *args, ranges=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # ansible-core's checks raise on some values (int() of an infinite float): name the option.
+            if self._ending or not hasattr(self, "params"):
+                raise
+            try:
+                check_numbers(self.argument_spec, self.params)
+                message = f"The module arguments could not be checked: {readable_sentence(exc)}"
+            except InputError as bad:
+                message = str(bad)
+            self.fail_json(msg=message)
+        self._checked = True
         try:
             check_strings(self.argument_spec, self.params)
             for path, (minimum, maximum) in (ranges or {}).items():
@@ -124,6 +186,11 @@ class RunbookModule(AnsibleModule):
     def fail_json(self, msg, **kwargs):
         self._ending = True
         self._mask_secrets()
+        if not self._checked:
+            given_text = option_given_text(self.argument_spec, getattr(self, "params", None))
+            if given_text and "dictionary requested" in msg:
+                msg = f"{given_text} must be a mapping of suboptions, not text ({msg})"
+            msg = readable_sentence(msg)
         super().fail_json(msg=msg, **kwargs)
 
     def run(self, work, what):

@@ -13,7 +13,11 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule, secret_values
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import (
+    RunbookModule,
+    readable_sentence,
+    secret_values,
+)
 
 SECRET = "canary-S3cr3t-value"
 SPEC = {
@@ -115,3 +119,30 @@ def test_ranges_and_nul_bytes_fail_with_one_sentence(capsys, args, message):
 def test_values_in_range_pass(capsys):
     result = run_ranged({"timeout": 5, "probe": {"count": 10}}, capsys)
     assert not result.get("failed")
+
+
+# ansible-core's own argument checks: their messages become sentences, their crashes name the option.
+
+@pytest.mark.parametrize("args, message", [
+    ({"thresholds": "bogus"},
+     "thresholds must be a mapping of suboptions, not text (dictionary requested, could not parse JSON or key=value)."),
+    ({"thresholds": {"dead_ratio": {"a": 1}}},
+     "argument 'dead_ratio' is of type dict found in 'thresholds' and we were unable to convert to float: "
+     "a dict cannot be converted to a float."),
+    ({"probe": {"count": float("inf")}}, "probe.count must be a finite number, not inf."),
+    ({"probe": {"count": float("nan")}}, None),
+    ({"thresholds": {"dead_ratio": "y" * 500}}, None),
+])
+def test_argument_check_messages_are_one_sentence(capsys, args, message):
+    result = run_ranged(dict(args, password=SECRET), capsys) if "thresholds" not in args else \
+        run(RunbookModule, dict(args, password=SECRET), capsys)
+    assert result.get("failed"), result
+    assert "\n" not in result["msg"] and result["msg"].endswith(".") and "<class" not in result["msg"]
+    assert message is None or result["msg"] == message
+    assert len(result["msg"]) < 300 and SECRET not in json.dumps(result)
+
+
+def test_readable_sentence_shortens_and_ends():
+    assert readable_sentence("value of x must be one of: a, b, got: " + "y" * 500) == (
+        "value of x must be one of: a, b, got: " + "y" * 60 + "...")
+    assert readable_sentence("line one\nline two:") == "line one line two."
