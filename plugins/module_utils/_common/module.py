@@ -141,8 +141,12 @@ class RunbookModule(AnsibleModule):
 
     ``ranges`` maps option paths (``"probe.count"``, ``"prometheus_timeout"``) to ``(minimum,
     maximum)``: the argument spec accepts NaN, infinity and 10**9 for a float or int, and a NaN
-    timeout or a million workers is never what the operator meant. Every string option is also
-    refused when it carries a NUL byte, which C libraries (libpq, hiredis) would cut the value at.
+    timeout or a million workers is never what the operator meant. NaN and infinity are refused
+    for every int and float option, ranged or not: a NaN threshold compares False with everything
+    and would pass every gate. Every string option is also refused when it carries a NUL byte,
+    which C libraries (libpq, hiredis) would cut the value at. ansible-core's own argument-check
+    messages are rewritten into one sentence (no ``<class 'dict'>``, long values cut), and a value
+    its checks crash on (an infinite float for an int option) fails with a sentence naming the option.
     """
 
     # False until ansible-core's argument checking is over: its messages are rewritten into sentences.
@@ -166,6 +170,7 @@ class RunbookModule(AnsibleModule):
         self._checked = True
         try:
             check_strings(self.argument_spec, self.params)
+            check_numbers(self.argument_spec, self.params)
             for path, (minimum, maximum) in (ranges or {}).items():
                 check_range(self.argument_spec, self.params, path, minimum, maximum)
         except InputError as exc:

@@ -18,9 +18,7 @@ from tests.integration.module_runner import COLLECTIONS, ensure_collection_link
 ensure_collection_link()
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
-from tests.platform_sandbox.fixtures import platform_sandbox  # noqa: F401 - re-exported fixture
-
-__all__ = ["platform_sandbox"]
+from tests.platform_sandbox.control import start_sandbox, stop_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +92,26 @@ def redis_target(tmp_path_factory):
     """A password-protected redis-server (the password is a canary): {"host", "port", "password", "dir"}."""
     with hostile.redis_with_password(Path(tmp_path_factory.mktemp("badinput-redis")), hostile.canary("redis")) as info:
         yield info
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The platform sandbox, its token a canary (experiments complete after one poll)."""
+    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("badinput-platform")), token=hostile.canary("platform"),
+                            run_seconds=0.2)
+    try:
+        yield sandbox
+    finally:
+        stop_sandbox(sandbox)
+
+
+@pytest.fixture(scope="module")
+def kube(traps):
+    """Bad kubeconfig files by name (hostile.KUBECONFIG_TEXTS, "refused", "blackhole") plus the black hole itself."""
+    blackhole = hostile.BlackHole()
+    paths = hostile.write_kubeconfigs(traps["root"] / "kube", blackhole.url,
+                                      f"http://127.0.0.1:{hostile.closed_port()}", hostile.canary("kube-token"))
+    try:
+        yield {**paths, "blackhole_server": blackhole, "missing": str(traps["root"] / "kube" / "none.yaml")}
+    finally:
+        blackhole.close()

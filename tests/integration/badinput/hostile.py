@@ -37,6 +37,8 @@ ANSWERS = {
                     b'{"status": 7, "data": "yes", "id": null, "name": ["x"], "metrics": "many", "experiments": {}}'),
     "null": (200, "application/json", b"null"),
     "not_json": (200, "application/json", b"{not json"),
+    "vector_junk": (200, "application/json", b'{"status": "success", "data": {"resultType": "vector", "result": '
+                                               b'[1, "x", null]}}'),
     "huge_number": (200, "application/json", b'{"status": "success", "data": {"resultType": "vector", "result": '
                                                b'[{"metric": {}, "value": [1, "1e400"]}]}}'),
 }
@@ -148,20 +150,28 @@ DAMAGED_MANIFESTS = {
     "verification_text": {"verification": "passed"},
     "scope_everything": {"scope": "everything"},
     "format_tar": {"format": "tar"},
-    "file_absolute": {"file": "/etc/passwd"},
-    "name_dotdot": {"name": "../x"},
+    "file_outside": {"file": "OUTSIDE"},  # replaced by a canary file outside dest
+    "name_dotdot": {"name": "../x"},       # next to a canary ../x.manifest.json
 }
 
 
-def write_backup_dir(dest: Path, damage: str | None) -> Path:
-    """A backup folder with one backup whose manifest has ``damage`` (a DAMAGED_MANIFESTS key, "non_utf8", or None)."""
+def write_backup_dir(dest: Path, damage: str | None, outside: str = "") -> Path:
+    """A backup folder with one backup whose manifest has ``damage`` (a DAMAGED_MANIFESTS key, "non_utf8", or None).
+
+    ``outside`` is the canary file a manifest's ``file`` points at for "file_outside"; "name_dotdot"
+    puts a canary ``x.manifest.json`` next to ``dest``. Pruning must leave both alone.
+    """
     dest.mkdir(parents=True, exist_ok=True)
+    (dest.parent / "x.manifest.json").write_text("untouched\n")
     (dest / VALID_MANIFEST["file"]).write_bytes(b"PGD")
     manifest = dest / (BACKUP_NAME + ".manifest.json")
     if damage == "non_utf8":
         manifest.write_bytes(b'{"tool": "sre.runbooks.pg_backup", "name": "\xff\xfe"}')
     else:
-        manifest.write_text(json.dumps({**VALID_MANIFEST, **DAMAGED_MANIFESTS.get(damage, {})}))
+        fields = {**VALID_MANIFEST, **DAMAGED_MANIFESTS.get(damage, {})}
+        if fields["file"] == "OUTSIDE":
+            fields["file"] = outside
+        manifest.write_text(json.dumps(fields))
     return dest
 
 
@@ -223,3 +233,39 @@ def redis_with_password(run_dir: Path, password: str):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# -- platform --------------------------------------------------------------------------------------
+
+def platform_experiment(sandbox, name, complete=True, **metrics):
+    """An experiment on the platform sandbox (run to completion with ``metrics`` when ``complete``); its id."""
+    sandbox.set_outcome(name, run_polls=1, **metrics)
+    exp = sandbox.call("v1", "POST", "/api/v1/experiments/create", {
+        "name": name, "primary_model": "gpt-4", "prompt_template": "Review this code..."}, expect=201)[1]
+    if complete:
+        sandbox.call("v1", "POST", f"/api/v1/experiments/run/{exp['id']}", {"code_samples": ["def t(): pass"]},
+                     expect=202)
+    return exp["id"]
+
+
+def platform_damage(sandbox, expected: dict) -> list[str]:
+    """Experiments (id -> status) whose status is no longer what it must be."""
+    found = []
+    for exp_id, status in expected.items():
+        now = sandbox.get("v1", f"/api/v1/experiments/{exp_id}")["status"]
+        if now != status:
+            found.append(f"experiment {exp_id} is {now}, must be {status}")
+    return found
+
+
+# -- S3 ----------------------------------------------------------------------------------------------
+
+def s3_bucket(services: dict, bucket: str) -> dict:
+    """Create ``bucket`` on the local S3 server; return module ``s3`` options whose keys are canaries."""
+    import boto3  # only the tests that use S3 need it
+
+    s3 = services["s3"]
+    boto3.client("s3", endpoint_url=s3["endpoint_url"], aws_access_key_id=s3["access_key"],
+                 aws_secret_access_key=s3["secret_key"], region_name=s3["region"]).create_bucket(Bucket=bucket)
+    return {"bucket": bucket, "endpoint_url": s3["endpoint_url"], "region": s3["region"],
+            "access_key": canary("s3-access"), "secret_key": canary("s3-secret"), "retries": 1, "timeout": 5}

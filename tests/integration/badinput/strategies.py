@@ -85,7 +85,8 @@ def _label(value) -> str:
 
 
 def generated_cases(spec: dict, bases: dict, traps: dict, limit: int, skip: tuple = ()) -> list[Case]:
-    """Up to ``limit`` distinct cases: one hostile value of one option on top of one of ``bases`` (name -> args).
+    """Each base as given (it must succeed), then up to ``limit`` distinct cases: one hostile value of one
+    option on top of one of ``bases`` (name -> args).
 
     Hypothesis draws them with a fixed seed (derandomize), no example database and only the
     generate phase, so the same spec always yields the same batch.
@@ -105,7 +106,7 @@ def generated_cases(spec: dict, bases: dict, traps: dict, limit: int, skip: tupl
     collect()  # pylint: disable=no-value-for-parameter
     cases, seen = [], set()
     for case in drawn:
-        if case.name not in seen and len(cases) < limit:
+        if case.name not in seen and len(seen) < limit:
             seen.add(case.name)
             cases.append(case)
-    return cases
+    return [Case(f"base {name} as given", args, False) for name, args in bases.items()] + cases

@@ -126,8 +126,18 @@ def test_prometheus_query_vector_and_scalar(monkeypatch):
     (400, {"status": "error", "errorType": "bad_data", "error": "parse error at char 5: unclosed left parenthesis"},
      "Prometheus at http://prom:9090 rejected the query 'sum(': parse error at char 5: unclosed left parenthesis."),
     (401, b"Unauthorized", "Prometheus at http://prom:9090 refused the credentials (HTTP 401)."),
-    (200, b"<html>", "Prometheus at http://prom:9090 answered HTTP 200 without a JSON body; is prometheus_url the "
-                     "server's base URL?"),
+    (200, b"<html>", "Prometheus at http://prom:9090 answered HTTP 200 without a JSON object (is prometheus_url "
+                     "the server's base URL?)."),
+    (200, [1, "x", None], "Prometheus at http://prom:9090 answered HTTP 200 without a JSON object (is "
+                          "prometheus_url the server's base URL?)."),
+    (200, {"status": "success", "data": {"resultType": "vector", "result": [1, "x", None]}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a vector that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": "1"}]}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a vector that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": {"resultType": "scalar", "result": None}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a scalar that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": "yes"},
+     "Prometheus at http://prom:9090 returned no result type for 'sum(' ; an instant vector is needed."),
     (200, {"status": "success", "data": {"resultType": "matrix", "result": []}},
      "Prometheus at http://prom:9090 returned a matrix for 'sum(' ; an instant vector is needed."),
     (None, TransportError("connection refused"), "Cannot reach Prometheus at http://prom:9090: connection refused."),

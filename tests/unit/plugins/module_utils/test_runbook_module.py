@@ -146,3 +146,14 @@ def test_readable_sentence_shortens_and_ends():
     assert readable_sentence("value of x must be one of: a, b, got: " + "y" * 500) == (
         "value of x must be one of: a, b, got: " + "y" * 60 + "...")
     assert readable_sentence("line one\nline two:") == "line one line two."
+
+
+@pytest.mark.parametrize("value", ["nan", float("nan"), "inf", "-inf", "1e400"])
+def test_non_finite_numbers_are_refused_for_every_float_option_ranged_or_not(capsys, value):
+    spec = {"gates": {"type": "list", "elements": "dict", "options": {"min": {"type": "float"}}},
+            "password": {"type": "str", "no_log": True}}
+    with patch_module_args({"gates": [{"min": value}], "password": SECRET}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result.get("failed") and result["msg"].startswith("gates.min must be a finite number"), result
