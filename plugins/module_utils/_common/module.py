@@ -196,6 +196,8 @@ class RunbookModule(AnsibleModule):
             if given_text and "dictionary requested" in msg:
                 msg = f"{given_text} must be a mapping of suboptions, not text ({msg})"
             msg = readable_sentence(msg)
+        elif "\n" in str(msg):  # a library's multi-line text (botocore's) joined into one line
+            msg = " ".join(str(msg).split())
         super().fail_json(msg=msg, **kwargs)
 
     def run(self, work, what):

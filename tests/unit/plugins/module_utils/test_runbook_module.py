@@ -157,3 +157,14 @@ def test_non_finite_numbers_are_refused_for_every_float_option_ranged_or_not(cap
             RunbookModule(argument_spec=spec).exit_json(changed=False)
     result = json.loads(capsys.readouterr().out)
     assert result.get("failed") and result["msg"].startswith("gates.min must be a finite number"), result
+
+
+def test_a_multi_line_failure_message_becomes_one_line(capsys):
+    with patch_module_args({"password": SECRET}):
+        module = RunbookModule(argument_spec=SPEC)
+        with pytest.raises(SystemExit):
+            module.fail_json(msg='Upload to s3://Invalid Bucket!/x failed: Parameter validation failed:\n'
+                                 'Invalid bucket name "Invalid Bucket!": Bucket name must match the regex.')
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == ('Upload to s3://Invalid Bucket!/x failed: Parameter validation failed: '
+                             'Invalid bucket name "Invalid Bucket!": Bucket name must match the regex.')
