@@ -37,7 +37,7 @@ def kubeconfig_cases(base: dict, kube: dict, traps: dict) -> list[Case]:
 SECRETS = [canary("kube-token"), canary("kube-api")]
 
 
-def hangs(module: str, args: dict, seconds: float = 15) -> str | None:
+def hangs(module: str, args: dict, seconds: float = 12) -> str | None:
     """Run one call against the black hole; a sentence when it did not end within ``seconds``, else None."""
     try:
         results, elapsed, _budget = run_cases(module, [Case("black hole", args, True)], seconds_per_case=0,

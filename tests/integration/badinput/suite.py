@@ -22,12 +22,16 @@ NOISE = re.compile(r"<class '|object at 0x|Traceback \(most recent|\bFile \".*\"
 
 @dataclass
 class Case:
-    """One call: ``must_fail`` True (any success is wrong), False (must succeed) or None (either, cleanly)."""
+    """One call: ``must_fail`` True (any success is wrong), False (must succeed) or None (either, cleanly).
+
+    ``mentions``: text the failure message must contain (the file or option it is about).
+    """
 
     name: str
     args: dict
     must_fail: bool | None = None
     check: bool = False
+    mentions: str | None = None
 
 
 def run_cases(module: str, cases: list[Case], seconds_per_case: float = 6.0, env: dict | None = None,
@@ -72,6 +76,8 @@ def case_problems(case: Case, result, secrets: list[str]) -> list[str]:
         reason = one_sentence(str(result.get("msg", "")))
         if reason:
             problems.append(f"{reason}: {str(result.get('msg', ''))[:300]!r}")
+        if case.mentions and case.mentions not in str(result.get("msg", "")):
+            problems.append(f"message does not name {case.mentions!r}: {str(result.get('msg', ''))[:200]!r}")
     if case.must_fail and not result.failed:
         problems.append("succeeded but must fail")
     if case.must_fail is False and result.failed:

@@ -42,7 +42,8 @@ def test_experiment_bad_input(platform, fake, traps):
         Case("platform accepts and never answers", args(platform_v1_url=fake["blackhole"].url, platform_timeout=1),
              True),
         Case("platform_ca_path missing", args(platform_v1_url="https://127.0.0.1:1",
-                                              platform_ca_path=str(traps["root"] / "none.pem")), True),
+                                              platform_ca_path=str(traps["root"] / "none.pem")), True,
+             mentions="none.pem"),
         Case("code_samples as a dict", {**completed, "code_samples": {"a": 1}}),
     ]
     hand += [Case(f"platform answers {name}", args(platform_v1_url=fake[name].url), True) for name in ANSWERS]

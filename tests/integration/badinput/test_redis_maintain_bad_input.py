@@ -43,7 +43,7 @@ def test_redis_maintain_bad_input(redis_target, services, fake, traps):
         Case("backup to /proc", args(operation="backup", dest="/proc/badinput/dump.rdb"), True),
         Case("backup below a file", args(operation="backup", dest=traps["below_file"]), True),
         Case("tls_ca_cert missing", args(operation="memory", tls=True, tls_ca_cert=str(traps["root"] / "none.pem")),
-             True),
+             True, mentions="none.pem"),
         Case("settings as text", args(operation="config", settings="bogus"), True),
         Case("settings maxmemory nan", args(operation="config", settings={"maxmemory": "nan"}), True),
         Case("settings unknown", args(operation="config", settings={"no-such-setting": "1"}), True),

@@ -50,9 +50,10 @@ def test_slo_check_bad_input(services, platform, fake, traps):
         Case("CR/LF in a probe header", with_("probe", probe={**probe, "headers": {
             "Authorization": "Bearer " + canary("probe-header") + "\r\nX-Evil: 1"}}), True),
         Case("prometheus_ca_path missing", with_("prometheus", prometheus_url="https://127.0.0.1:1",
-                                                 prometheus_ca_path=str(traps["root"] / "none.pem")), True),
+                                                 prometheus_ca_path=str(traps["root"] / "none.pem")), True,
+             mentions="none.pem"),
         Case("platform_ca_path missing", with_("endpoint", platform_ca_path=str(traps["root"] / "none.pem"),
-                                               platform_v2_url="https://127.0.0.1:1"), True),
+                                               platform_v2_url="https://127.0.0.1:1"), True, mentions="none.pem"),
         Case("Prometheus accepts and never answers", with_("prometheus", prometheus_url=fake["blackhole"].url,
                                                            prometheus_timeout=1), True),
         Case("SLO endpoint accepts and never answers", with_("endpoint", platform_v2_url=fake["blackhole"].url,

@@ -274,3 +274,21 @@ def test_requests_that_cannot_be_sent_are_refused_before_any_traffic(monkeypatch
 
 def test_describe_url_never_raises_on_a_bad_port():
     assert http_json.describe_url("http://h:port/") == "http://h:port/"
+
+
+def test_an_unreadable_ca_file_is_named_before_any_traffic(monkeypatch, tmp_path):
+    def unreachable(*args, **kwargs):
+        raise AssertionError("no request may be sent")
+    monkeypatch.setattr(http_json, "open_url", unreachable)
+    missing = tmp_path / "none.pem"
+    with pytest.raises(TransportError) as caught:
+        http_json.exchange("GET", "https://h/", ca_path=str(missing), timeout=3)
+    assert caught.value.cause == f"the CA file {missing} cannot be read (No such file or directory)"
+
+
+def test_a_ca_path_is_only_read_for_https_and_may_be_a_folder(monkeypatch, tmp_path):
+    sent = []
+    monkeypatch.setattr(http_json, "open_url", lambda *a, **k: sent.append(k["ca_path"]) or _Resp(200, b"{}"))
+    http_json.exchange("GET", "http://h/", ca_path=str(tmp_path / "none.pem"), timeout=3)
+    http_json.exchange("GET", "https://h/", ca_path=str(tmp_path), timeout=3)
+    assert sent == [str(tmp_path / "none.pem"), str(tmp_path)]
