@@ -69,6 +69,8 @@ def describe_url(url):
         host, port = parts.hostname or "", parts.port
     except ValueError:  # a port that is not a number: the URL is refused later, with a reason
         return str(url)[:60]
+    if not parts.scheme or not host:  # not a URL at all: show what was given (it is refused later, with a reason)
+        return repr(str(url)[:60])
     return f"{parts.scheme}://{host}{':' + str(port) if port else ''}"
 
 

@@ -9,6 +9,7 @@ case is marked ``must_fail``. ``judge`` returns the counts for the issue note an
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +73,8 @@ def case_problems(case: Case, result, secrets: list[str]) -> list[str]:
     text = json.dumps(dict(result), default=str)
     if "module_stderr" in result or "Traceback" in text or "Module failed:" in str(result.get("msg", "")):
         problems.append("traceback")
+    if "stopped on an unexpected error" in str(result.get("msg", "")):  # RunbookModule.run's catch-all
+        problems.append(f"an unforeseen exception: {str(result.get('msg'))[:200]!r}")
     if result.failed:
         reason = one_sentence(str(result.get("msg", "")))
         if reason:
@@ -96,6 +99,8 @@ def judge(module: str, cases: list[Case], results, elapsed: float, budget: float
     leaked = " ".join(problems)  # a secret already found in a case's result is in the output too
     problems.extend(f"{module}: secret {s[:14]}... in the ansible output" for s in secrets
                     if s in output and f"secret {s[:14]}... in the result" not in leaked)
+    if "Traceback (most recent call last)" in output and not any(p.endswith(": traceback") for p in problems):
+        problems.append(f"{module}: a traceback in the ansible output")
     if elapsed > budget:
         problems.append(f"{module}: the batch took {elapsed:.0f} s, over its budget of {budget:.0f} s")
     if damage:
@@ -107,6 +112,9 @@ def judge(module: str, cases: list[Case], results, elapsed: float, budget: float
                "with problems": len(bad), "seconds": round(elapsed, 1)}
     print(f"\nbad-input summary: {json.dumps(summary)}")
     print("  succeeded: " + "; ".join(c.name for c, r in zip(cases, results) if not r.failed))
+    if os.environ.get("BADINPUT_VERBOSE"):  # every case and its message, for the issue note
+        for case, result in zip(cases, results):
+            print(f"  {case.name[:70]} -> {'failed' if result.failed else 'ok'}: {str(result.get('msg', ''))[:160]}")
     return summary, problems
 
 

@@ -292,3 +292,34 @@ def test_a_ca_path_is_only_read_for_https_and_may_be_a_folder(monkeypatch, tmp_p
     http_json.exchange("GET", "http://h/", ca_path=str(tmp_path / "none.pem"), timeout=3)
     http_json.exchange("GET", "https://h/", ca_path=str(tmp_path), timeout=3)
     assert sent == [str(tmp_path / "none.pem"), str(tmp_path)]
+
+
+# Servers that answer JSON of the wrong shape (issue 17 defect 10): one sentence, never an AttributeError.
+
+@pytest.mark.parametrize("answers, call, message", [
+    ([(200, [])], lambda c: c.request("v1", "GET", "/x"),
+     "The V1 experiments API at http://v1:8002 answered GET /x with JSON that is not an object (list)."),
+    ([(200, [1, "x", None])], lambda c: platform.resolve_experiment(c, experiment_id="exp-1"),
+     "The V1 experiments API at http://v1:8002 answered GET /api/v1/experiments/exp-1 with JSON that is not an object "
+     "(list)."),
+    ([(200, {"experiments": "many"})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 listed experiments that are not a list of objects."),
+    ([(200, {"experiments": [1, "x", None]})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 listed experiments that are not a list of objects."),
+    ([(200, {"id": None, "name": "a", "status": "completed"})], lambda c: platform.resolve_experiment(c, "exp-1"),
+     "The V1 experiments API at http://v1:8002 answered an experiment without a text id and name (id 'None')."),
+    ([(200, {"experiments": [{"id": 7, "name": "a"}]})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 answered an experiment without a text id and name (id '7')."),
+    ([], lambda c: platform.resolve_experiment(c, experiment_id="", name=None),
+     "Give experiment_id or experiment_name; an empty one names no experiment."),
+])
+def test_platform_answers_of_the_wrong_shape_are_one_sentence(monkeypatch, answers, call, message):
+    _platform_answers(monkeypatch, answers)
+    with pytest.raises(platform.PlatformError) as caught:
+        call(platform.PlatformClient(CONN))
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("url, shown", [("not a url", "'not a url'"), ("", "''"), ({"a": 1}, "\"{'a': 1}\"")])
+def test_describe_url_shows_what_was_given_when_it_is_no_url(url, shown):
+    assert http_json.describe_url(url) == shown
