@@ -19,6 +19,7 @@ is ``tests/unit/plugins/module_utils/test_runbook_module.py``).
 
 from __future__ import annotations
 
+import copy
 import re
 import traceback
 from collections.abc import Mapping
@@ -176,8 +177,17 @@ class RunbookModule(AnsibleModule):
         except InputError as exc:
             self.fail_json(msg=str(exc))
 
+    # The arguments as given, before ansible-core's checks convert or drop them (a text given for a
+    # list of dicts becomes [] in self.params): messages name the option from these.
+    _given = None
+
+    def _load_params(self):
+        super()._load_params()
+        self._given = copy.deepcopy(self.params)
+
     def _mask_secrets(self):
-        self.no_log_values.update(secret_values(self.argument_spec, getattr(self, "params", None)))
+        for params in (getattr(self, "params", None), self._given):
+            self.no_log_values.update(secret_values(self.argument_spec, params))
 
     # Set once the module is ending: whatever exit_json/fail_json raise (SystemExit, or a test
     # double's exception) must pass through run() untouched.
@@ -192,7 +202,7 @@ class RunbookModule(AnsibleModule):
         self._ending = True
         self._mask_secrets()
         if not self._checked:
-            given_text = option_given_text(self.argument_spec, getattr(self, "params", None))
+            given_text = option_given_text(self.argument_spec, self._given)
             if given_text and "dictionary requested" in msg:
                 msg = f"{given_text} must be a mapping of suboptions, not text ({msg})"
             msg = readable_sentence(msg)

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.k8s_health_info"
 KNOWN = {
+    # a kubeconfig given as a list of letters masks those letters in every message (issue 17 defect 14)
+    "kubeconfig as a list",
     # the api_key is printed when thresholds is text (issue 17 defect 4)
     "thresholds as text",
     # ansible-core's argument-check messages (the module is not a RunbookModule yet)

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.k8s_rollout"
 KNOWN = {
+    # a kubeconfig given as a list of letters masks those letters in every message (issue 17 defect 14)
+    "kubeconfig as a list",
     # ansible-core's argument-check messages (the module is not a RunbookModule yet)
     "wait_timeout nan", "default:current_replicas=float('nan')", "default:fail_on_rollback=2",
 }

@@ -168,3 +168,15 @@ def test_a_multi_line_failure_message_becomes_one_line(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["msg"] == ('Upload to s3://Invalid Bucket!/x failed: Parameter validation failed: '
                              'Invalid bucket name "Invalid Bucket!": Bucket name must match the regex.')
+
+
+@pytest.mark.parametrize("gates", ["accuracy>0.9", ["accuracy"]])
+def test_a_list_of_dicts_given_text_is_named(capsys, gates):
+    spec = {"gates": {"type": "list", "elements": "dict", "options": {"metric": {"type": "str"}}},
+            "password": {"type": "str", "no_log": True}}
+    with patch_module_args({"gates": gates, "password": SECRET}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"].startswith("gates must be a mapping of suboptions, not text"), result
+    assert SECRET not in json.dumps(result)
