@@ -162,11 +162,15 @@ class RunbookModule(AnsibleModule):
             # ansible-core's checks raise on some values (int() of an infinite float): name the option.
             if self._ending or not hasattr(self, "params"):
                 raise
+            # (a dict option given text when its suboptions have env fallbacks, such as s3 with AWS_* set).
+            given_text = option_given_text(self.argument_spec, self._given)
             try:
                 check_numbers(self.argument_spec, self.params)
                 message = f"The module arguments could not be checked: {readable_sentence(exc)}"
             except InputError as bad:
                 message = str(bad)
+            if given_text:
+                message = f"{given_text} must be a mapping of suboptions, not text."
             self.fail_json(msg=message)
         self._checked = True
         try:

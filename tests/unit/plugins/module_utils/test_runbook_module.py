@@ -180,3 +180,18 @@ def test_a_list_of_dicts_given_text_is_named(capsys, gates):
     result = json.loads(capsys.readouterr().out)
     assert result["msg"].startswith("gates must be a mapping of suboptions, not text"), result
     assert SECRET not in json.dumps(result)
+
+
+def test_a_dict_with_env_fallbacks_given_text_is_named_not_a_crash(capsys, monkeypatch):
+    # ansible-core applies the suboptions' env fallbacks to the text and raises TypeError (issue 17 defect 13).
+    from ansible.module_utils.basic import env_fallback
+    spec = {"s3": {"type": "dict", "options": {
+        "bucket": {"type": "str"},
+        "secret_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY"])}}}}
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    with patch_module_args({"s3": "bogus"}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == "s3 must be a mapping of suboptions, not text.", result
+    assert SECRET not in json.dumps(result)
