@@ -64,7 +64,9 @@ def test_slo_check_bad_input(services, platform, fake, traps):
     ]
     # Prometheus and the SLO endpoint answering nonsense: never a traceback, never "met".
     hand += [Case(f"Prometheus answers {name}", with_("prometheus", prometheus_url=fake[name].url), True)
-             for name in ANSWERS if name != "not_json"]
+             for name in ANSWERS if name not in ("not_json", "huge_number")]
+    # An infinite count is no usable data: the objective's no_data policy decides (inconclusive here).
+    hand.append(Case("Prometheus answers huge_number", with_("prometheus", prometheus_url=fake["huge_number"].url)))
     hand += [Case(f"SLO endpoint answers {name}", with_("endpoint", endpoint_url=fake[name].url), True)
              for name in ("mixed_list", "html", "wrong_types")]
     cases = hand + generated_cases(argument_spec(), bases, traps, limit=5)
