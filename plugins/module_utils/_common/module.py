@@ -19,6 +19,8 @@ is ``tests/unit/plugins/module_utils/test_runbook_module.py``).
 
 from __future__ import annotations
 
+import copy
+import re
 import traceback
 from collections.abc import Mapping
 
@@ -81,6 +83,50 @@ def check_range(argument_spec, params, path, minimum, maximum, option=None):
         finite_number(value, option, minimum, maximum)
 
 
+def check_numbers(argument_spec, params, prefix=""):
+    """Raise InputError for a NaN, infinite or unconvertible value of any int or float option, suboptions included."""
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name) if isinstance(params, Mapping) else None
+        if value is None:
+            continue
+        if spec.get("type") in ("int", "float"):
+            finite_number(value, prefix + name)
+        if spec.get("options"):
+            for entry in value if isinstance(value, list) else [value]:
+                check_numbers(spec["options"], entry, prefix + name + ".")
+
+
+def option_given_text(argument_spec, params, prefix=""):
+    """The first option (dotted path) that takes a mapping but was given text, or None."""
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name) if isinstance(params, Mapping) else None
+        if value is None:
+            continue
+        if spec.get("type") == "dict" and isinstance(value, str):
+            return prefix + name
+        if spec.get("options"):
+            for entry in value if isinstance(value, list) else [value]:
+                if isinstance(entry, str):
+                    return prefix + name
+                found = option_given_text(spec["options"], entry, prefix + name + ".")
+                if found:
+                    return found
+    return None
+
+
+_CLASS = re.compile(r"<class '(\w+)'>")
+_LONG_WORD = re.compile(r"\S{80,}")
+
+
+def readable_sentence(msg):
+    """ansible-core's argument-check message as one readable sentence: one line, no ``<class 'dict'>``, a full stop."""
+    text = " ".join(str(msg).split())
+    text = _CLASS.sub(r"a \1", text).replace("'. and ", "' and ")
+    text = _LONG_WORD.sub(lambda match: match.group()[:60] + "...", text)
+    text = text.rstrip(" :;,")
+    return text if text.endswith(".") else text + "."
+
+
 def _leaves(value):
     """The strings a value is made of (a secret can arrive as a dict or list of them)."""
     if isinstance(value, Mapping):
@@ -96,21 +142,56 @@ class RunbookModule(AnsibleModule):
 
     ``ranges`` maps option paths (``"probe.count"``, ``"prometheus_timeout"``) to ``(minimum,
     maximum)``: the argument spec accepts NaN, infinity and 10**9 for a float or int, and a NaN
-    timeout or a million workers is never what the operator meant. Every string option is also
-    refused when it carries a NUL byte, which C libraries (libpq, hiredis) would cut the value at.
+    timeout or a million workers is never what the operator meant. NaN and infinity are refused
+    for every int and float option, ranged or not: a NaN threshold compares False with everything
+    and would pass every gate. Every string option is also refused when it carries a NUL byte,
+    which C libraries (libpq, hiredis) would cut the value at. ansible-core's own argument-check
+    messages are rewritten into one sentence (no ``<class 'dict'>``, long values cut), and a value
+    its checks crash on (an infinite float for an int option) fails with a sentence naming the option.
     """
 
+    # False until ansible-core's argument checking is over: its messages are rewritten into sentences.
+    _checked = False
+
     def __init__(self, *args, ranges=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # ansible-core's checks raise on some values (int() of an infinite float): name the option.
+            if self._ending or not hasattr(self, "params"):
+                raise
+            # (a dict option given text when its suboptions have env fallbacks, such as s3 with AWS_* set).
+            given_text = option_given_text(self.argument_spec, self._given)
+            try:
+                check_numbers(self.argument_spec, self.params)
+                message = f"The module arguments could not be checked: {readable_sentence(exc)}"
+            except InputError as bad:
+                message = str(bad)
+            if given_text:
+                message = f"{given_text} must be a mapping of suboptions, not text."
+            self.fail_json(msg=message)
+        self._checked = True
         try:
             check_strings(self.argument_spec, self.params)
+            check_numbers(self.argument_spec, self.params)
             for path, (minimum, maximum) in (ranges or {}).items():
                 check_range(self.argument_spec, self.params, path, minimum, maximum)
         except InputError as exc:
             self.fail_json(msg=str(exc))
 
+    # The arguments as given, before ansible-core's checks convert or drop them (a text given for a
+    # list of dicts becomes [] in self.params): messages name the option from these.
+    _given = None
+
+    def _load_params(self):
+        super()._load_params()
+        self._given = copy.deepcopy(self.params)
+
     def _mask_secrets(self):
-        self.no_log_values.update(secret_values(self.argument_spec, getattr(self, "params", None)))
+        for params in (getattr(self, "params", None), self._given):
+            self.no_log_values.update(secret_values(self.argument_spec, params))
 
     # Set once the module is ending: whatever exit_json/fail_json raise (SystemExit, or a test
     # double's exception) must pass through run() untouched.
@@ -124,6 +205,13 @@ class RunbookModule(AnsibleModule):
     def fail_json(self, msg, **kwargs):
         self._ending = True
         self._mask_secrets()
+        if not self._checked:
+            given_text = option_given_text(self.argument_spec, self._given)
+            if given_text and "dictionary requested" in msg:
+                msg = f"{given_text} must be a mapping of suboptions, not text ({msg})"
+            msg = readable_sentence(msg)
+        elif "\n" in str(msg):  # a library's multi-line text (botocore's) joined into one line
+            msg = " ".join(str(msg).split())
         super().fail_json(msg=msg, **kwargs)
 
     def run(self, work, what):

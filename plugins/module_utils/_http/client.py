@@ -83,6 +83,8 @@ def describe_url(url):
         host, port = parts.hostname or "", parts.port
     except ValueError:  # a port that is not a number: the URL is refused later, with a reason
         return str(url)[:60]
+    if not parts.scheme or not host:  # not a URL at all: show what was given (it is refused later, with a reason)
+        return repr(str(url)[:60])
     return f"{parts.scheme}://{host}{':' + str(port) if port else ''}"
 
 
@@ -99,10 +101,27 @@ def check_request(method, url, headers, timeout):
         raise TransportError(str(exc).rstrip(".")) from None
 
 
+def check_ca_path(url, ca_path):
+    """Refuse, as a TransportError phrase naming the file, a CA bundle an https request cannot read.
+
+    ssl's own error ("No such file or directory") does not say which file it means.
+    """
+    if not ca_path or not str(url).lower().startswith("https:"):
+        return
+    try:
+        with open(ca_path, "rb"):
+            pass
+    except IsADirectoryError:
+        return  # a folder of hashed certificates (c_rehash) is a valid CA path
+    except OSError as exc:
+        raise TransportError(f"the CA file {ca_path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+
+
 def exchange(method, url, body=None, form=None, headers=None, timeout=30, validate_certs=True, ca_path=None,
              token=None, username=None, password=None, agent=USER_AGENT):
     """Send one request; ``body`` is sent as JSON, ``form`` as application/x-www-form-urlencoded."""
     check_request(method, url, headers, timeout)
+    check_ca_path(url, ca_path)
     send_headers = {"Accept": "application/json"}
     data = None
     if body is not None:

@@ -81,6 +81,9 @@ class PlatformClient:
             if resp.json is None and resp.body:
                 raise PlatformError(f"{_cap(self.where(api))} answered {method} {path} with a body that is not JSON.",
                                     status=resp.status)
+            if resp.json is not None and not isinstance(resp.json, dict):
+                raise PlatformError(f"{_cap(self.where(api))} answered {method} {path} with JSON that is not an "
+                                    f"object ({type(resp.json).__name__}).", status=resp.status)
             return resp.status, resp.json if resp.json is not None else {}
         error = (resp.json or {}).get("error") if isinstance(resp.json, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
@@ -112,7 +115,7 @@ def experiment_path(experiment_id, template="/api/v1/experiments/{id}"):
 def get_experiment(client, experiment_id):
     """The experiment (GET /api/v1/experiments/{id}) or a PlatformError that says what was wrong with the id."""
     try:
-        return client.request("v1", "GET", experiment_path(experiment_id))[1]
+        return experiment_record(client.request("v1", "GET", experiment_path(experiment_id))[1], client)
     except PlatformError as exc:
         if exc.status == 404:
             raise PlatformError(f"Experiment {experiment_id!r} does not exist on {client.where('v1')}.",
@@ -127,14 +130,30 @@ def get_experiment(client, experiment_id):
 def find_experiment(client, name):
     """The experiment named ``name`` (names are unique on the platform), or None."""
     data = client.request("v1", "GET", "/api/v1/experiments", query={"name": name})[1]
-    matches = [item for item in data.get("experiments") or [] if item.get("name") == name]
+    listed = data.get("experiments") or []
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        raise PlatformError(f"{_cap(client.where('v1'))} listed experiments that are not a list of objects.")
+    matches = [experiment_record(item, client) for item in listed if item.get("name") == name]
     if len(matches) > 1:
         raise PlatformError(f"{len(matches)} experiments are named {name!r} on {client.where('v1')}; use its id.")
     return get_experiment(client, matches[0]["id"]) if matches else None
 
 
+def experiment_record(data, client):
+    """``data`` when it is an experiment as the platform describes one (an id and a name as text), else PlatformError.
+
+    An experiment without an id cannot be acted on: every later request names it by id.
+    """
+    if not isinstance(data.get("id"), str) or not data["id"] or not isinstance(data.get("name", ""), str):
+        raise PlatformError(f"{_cap(client.where('v1'))} answered an experiment without a text id and name "
+                            f"(id {str(data.get('id'))[:40]!r}).")
+    return data
+
+
 def resolve_experiment(client, experiment_id=None, name=None):
     """The experiment by id, or by name; PlatformError (status 404) when it does not exist."""
+    if not experiment_id and not name:
+        raise PlatformError("Give experiment_id or experiment_name; an empty one names no experiment.")
     if experiment_id:
         return get_experiment(client, experiment_id)
     found = find_experiment(client, name)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import parse_interval
+from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.connection import POSTGRES_COMMON_ARGS, POSTGRES_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.session_selection import SESSION_STATES
 from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_options import OPERATIONS, REINDEX_SCOPES
@@ -64,8 +64,15 @@ def argument_spec():
     )
 
 
+# Intervals a run cannot do without: an empty one is refused instead of read as "not set".
+NEEDED_INTERVALS = ("idle_older_than",)
+
+
 def parse_intervals(params):
     """The interval options as seconds (None when not set); raises IntervalError naming the option."""
+    for name in NEEDED_INTERVALS:
+        if params.get(name) is not None and not str(params[name]).strip():
+            raise IntervalError(f"{name} must not be empty; use an interval such as 1h, or 0 for every session.")
     return {
         name: (parse_interval(params[name], name) if params.get(name) not in (None, "") else None)
         for name in INTERVAL_OPTIONS

@@ -23,6 +23,7 @@ import ssl
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import os_error_sentence
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import first_line as _first_line
 from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import matching_cause
@@ -170,6 +171,9 @@ def connect(module, params=None):
     default ten attempts with back-off, and no command is ever silently sent twice.
     """
     params = module.params if params is None else params
+    unreadable = unreadable_tls_file(params)
+    if unreadable:
+        module.fail_json(msg=unreadable)
     redis = redis_library(module)
     kwargs = client_kwargs(params)
     kwargs["retry"] = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
@@ -180,6 +184,26 @@ def connect(module, params=None):
         client.close()
         module.fail_json(msg=describe_connect_error(params, exc))
     return client
+
+
+def unreadable_tls_file(params):
+    """One sentence naming a TLS file (tls_ca_cert, tls_cert, tls_key) that cannot be read, or None.
+
+    The TLS library's own error ("No such file or directory") names no file, and read as a
+    connection error it looked like a missing server socket.
+    """
+    if not params.get("tls") or params.get("unix_socket"):
+        return None
+    for option in ("tls_ca_cert", "tls_cert", "tls_key"):
+        path = params.get(option)
+        if not path:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            return os_error_sentence(f"read {option}", path, exc)
+    return None
 
 
 def tls_context(params):

@@ -331,11 +331,13 @@ def evaluate_objective(objective, windows, alerts, budget_warning=DEFAULT_BUDGET
     if total is None:
         # Only a raw latency query gives a value without event counts.
         has_data = objective["sli"] == "latency" and actual is not None
-    else:
-        has_data = total > 0 and total >= objective["min_samples"]
+    else:  # an infinite count (a server answering 1e400) is no usable data either
+        has_data = math.isfinite(total) and total > 0 and total >= objective["min_samples"]
     if not has_data:
         have = total or 0
         why = "no data" if not have else f"only {have:g} events, fewer than min_samples {objective['min_samples']}"
+        if not math.isfinite(have):
+            why = f"no usable data (the event count is {have:g})"
         result["no_data"] = True
         policy = objective["no_data"]
         result["status"] = {"fail": "breached", "pass": "ok", "inconclusive": "inconclusive"}[policy]

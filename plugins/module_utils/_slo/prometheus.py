@@ -75,6 +75,21 @@ def sample_value(text):
     return None if math.isnan(value) else value
 
 
+def _sample(pair):
+    """The value of a [time, "value"] pair; raises TypeError/ValueError on any other shape."""
+    if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], str):
+        raise TypeError("not a sample")
+    return sample_value(pair[1])
+
+
+def _labels(item):
+    """The label set of one vector element (an element that is not a mapping raises AttributeError)."""
+    labels = item.get("metric") or {}
+    if not isinstance(labels, dict):
+        raise TypeError("labels are not a mapping")
+    return labels
+
+
 class PrometheusClient:
     """Instant queries against one Prometheus server, configured from PROMETHEUS_COMMON_ARGS."""
 
@@ -109,18 +124,23 @@ class PrometheusClient:
         if resp.status in (401, 403):
             raise PrometheusError(f"Prometheus at {self.where} refused the credentials (HTTP {resp.status}).")
         if payload is None:
-            raise PrometheusError(f"Prometheus at {self.where} answered HTTP {resp.status} without a JSON body; "
-                                  "is prometheus_url the server's base URL?")
+            raise PrometheusError(f"Prometheus at {self.where} answered HTTP {resp.status} without a JSON object "
+                                  "(is prometheus_url the server's base URL?).")
         if payload.get("status") != "success":
             error = str(payload.get("error") or f"HTTP {resp.status}").rstrip(".")
             raise PrometheusError(f"Prometheus at {self.where} rejected the query {expr!r}: {error}.")
-        data = payload.get("data") or {}
+        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
         kind, result = data.get("resultType"), data.get("result")
-        if kind == "vector":
-            return [{"metric": item.get("metric") or {}, "value": sample_value(item["value"][1])} for item in result or []]
-        if kind == "scalar":
-            return [{"metric": {}, "value": sample_value(result[1])}]
-        raise PrometheusError(f"Prometheus at {self.where} returned a {kind} for {expr!r}; an instant vector is needed.")
+        try:
+            if kind == "vector":
+                return [{"metric": _labels(item), "value": _sample(item.get("value"))} for item in result or []]
+            if kind == "scalar":
+                return [{"metric": {}, "value": _sample(result)}]
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            raise PrometheusError(f"Prometheus at {self.where} answered the query {expr!r} with a {kind} that is not "
+                                  "made of [time, value] samples.") from None
+        what = f"a {kind}" if kind else "no result type"
+        raise PrometheusError(f"Prometheus at {self.where} returned {what} for {expr!r}; an instant vector is needed.")
 
     def scalar(self, expr, at=None):
         """The single value of a query that aggregates to one sample, or None when it returns nothing."""

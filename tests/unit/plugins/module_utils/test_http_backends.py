@@ -126,8 +126,18 @@ def test_prometheus_query_vector_and_scalar(monkeypatch):
     (400, {"status": "error", "errorType": "bad_data", "error": "parse error at char 5: unclosed left parenthesis"},
      "Prometheus at http://prom:9090 rejected the query 'sum(': parse error at char 5: unclosed left parenthesis."),
     (401, b"Unauthorized", "Prometheus at http://prom:9090 refused the credentials (HTTP 401)."),
-    (200, b"<html>", "Prometheus at http://prom:9090 answered HTTP 200 without a JSON body; is prometheus_url the "
-                     "server's base URL?"),
+    (200, b"<html>", "Prometheus at http://prom:9090 answered HTTP 200 without a JSON object (is prometheus_url "
+                     "the server's base URL?)."),
+    (200, [1, "x", None], "Prometheus at http://prom:9090 answered HTTP 200 without a JSON object (is "
+                          "prometheus_url the server's base URL?)."),
+    (200, {"status": "success", "data": {"resultType": "vector", "result": [1, "x", None]}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a vector that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": "1"}]}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a vector that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": {"resultType": "scalar", "result": None}},
+     "Prometheus at http://prom:9090 answered the query 'sum(' with a scalar that is not made of [time, value] samples."),
+    (200, {"status": "success", "data": "yes"},
+     "Prometheus at http://prom:9090 returned no result type for 'sum(' ; an instant vector is needed."),
     (200, {"status": "success", "data": {"resultType": "matrix", "result": []}},
      "Prometheus at http://prom:9090 returned a matrix for 'sum(' ; an instant vector is needed."),
     (None, TransportError("connection refused"), "Cannot reach Prometheus at http://prom:9090: connection refused."),
@@ -264,3 +274,52 @@ def test_requests_that_cannot_be_sent_are_refused_before_any_traffic(monkeypatch
 
 def test_describe_url_never_raises_on_a_bad_port():
     assert http_json.describe_url("http://h:port/") == "http://h:port/"
+
+
+def test_an_unreadable_ca_file_is_named_before_any_traffic(monkeypatch, tmp_path):
+    def unreachable(*args, **kwargs):
+        raise AssertionError("no request may be sent")
+    monkeypatch.setattr(http_json, "open_url", unreachable)
+    missing = tmp_path / "none.pem"
+    with pytest.raises(TransportError) as caught:
+        http_json.exchange("GET", "https://h/", ca_path=str(missing), timeout=3)
+    assert caught.value.cause == f"the CA file {missing} cannot be read (No such file or directory)"
+
+
+def test_a_ca_path_is_only_read_for_https_and_may_be_a_folder(monkeypatch, tmp_path):
+    sent = []
+    monkeypatch.setattr(http_json, "open_url", lambda *a, **k: sent.append(k["ca_path"]) or _Resp(200, b"{}"))
+    http_json.exchange("GET", "http://h/", ca_path=str(tmp_path / "none.pem"), timeout=3)
+    http_json.exchange("GET", "https://h/", ca_path=str(tmp_path), timeout=3)
+    assert sent == [str(tmp_path / "none.pem"), str(tmp_path)]
+
+
+# Servers that answer JSON of the wrong shape (issue 17 defect 10): one sentence, never an AttributeError.
+
+@pytest.mark.parametrize("answers, call, message", [
+    ([(200, [])], lambda c: c.request("v1", "GET", "/x"),
+     "The V1 experiments API at http://v1:8002 answered GET /x with JSON that is not an object (list)."),
+    ([(200, [1, "x", None])], lambda c: platform.resolve_experiment(c, experiment_id="exp-1"),
+     "The V1 experiments API at http://v1:8002 answered GET /api/v1/experiments/exp-1 with JSON that is not an object "
+     "(list)."),
+    ([(200, {"experiments": "many"})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 listed experiments that are not a list of objects."),
+    ([(200, {"experiments": [1, "x", None]})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 listed experiments that are not a list of objects."),
+    ([(200, {"id": None, "name": "a", "status": "completed"})], lambda c: platform.resolve_experiment(c, "exp-1"),
+     "The V1 experiments API at http://v1:8002 answered an experiment without a text id and name (id 'None')."),
+    ([(200, {"experiments": [{"id": 7, "name": "a"}]})], lambda c: platform.resolve_experiment(c, name="a"),
+     "The V1 experiments API at http://v1:8002 answered an experiment without a text id and name (id '7')."),
+    ([], lambda c: platform.resolve_experiment(c, experiment_id="", name=None),
+     "Give experiment_id or experiment_name; an empty one names no experiment."),
+])
+def test_platform_answers_of_the_wrong_shape_are_one_sentence(monkeypatch, answers, call, message):
+    _platform_answers(monkeypatch, answers)
+    with pytest.raises(platform.PlatformError) as caught:
+        call(platform.PlatformClient(CONN))
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("url, shown", [("not a url", "'not a url'"), ("", "''"), ({"a": 1}, "\"{'a': 1}\"")])
+def test_describe_url_shows_what_was_given_when_it_is_no_url(url, shown):
+    assert http_json.describe_url(url) == shown

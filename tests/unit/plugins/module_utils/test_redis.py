@@ -16,6 +16,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection imp
     encode_command,
     is_local_server,
     server_address,
+    unreadable_tls_file,
 )
 
 PARAMS = {"host": "10.0.0.5", "port": 6390, "db": 2, "username": None, "password": "pw", "tls": False,
@@ -134,3 +135,15 @@ def test_raw_connection_refused_is_one_sentence():
     sock.close()
     with pytest.raises(RedisModuleError, match=r"^Cannot connect to Redis at 127\.0\.0\.1:\d+: connection refused\.$"):
         RawRedisConnection(dict(PARAMS, host="127.0.0.1", port=port, password=None)).open()
+
+
+def test_an_unreadable_tls_file_is_named(tmp_path):
+    cert = tmp_path / "ca.pem"
+    cert.write_text("x")
+    missing = tmp_path / "none.pem"
+    assert unreadable_tls_file({"tls": True, "tls_ca_cert": str(cert)}) is None
+    assert unreadable_tls_file({"tls": True, "tls_ca_cert": str(cert), "tls_cert": str(missing)}) == (
+        f"Cannot read tls_cert {missing}: No such file or directory.")
+    assert unreadable_tls_file({"tls": True, "tls_ca_cert": str(cert / "below")}) == (
+        f"Cannot read tls_ca_cert {cert / 'below'}: Not a directory.")
+    assert unreadable_tls_file({"tls": False, "tls_ca_cert": str(missing)}) is None

@@ -13,7 +13,11 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule, secret_values
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import (
+    RunbookModule,
+    readable_sentence,
+    secret_values,
+)
 
 SECRET = "canary-S3cr3t-value"
 SPEC = {
@@ -115,3 +119,79 @@ def test_ranges_and_nul_bytes_fail_with_one_sentence(capsys, args, message):
 def test_values_in_range_pass(capsys):
     result = run_ranged({"timeout": 5, "probe": {"count": 10}}, capsys)
     assert not result.get("failed")
+
+
+# ansible-core's own argument checks: their messages become sentences, their crashes name the option.
+
+@pytest.mark.parametrize("args, message", [
+    ({"thresholds": "bogus"},
+     "thresholds must be a mapping of suboptions, not text (dictionary requested, could not parse JSON or key=value)."),
+    ({"thresholds": {"dead_ratio": {"a": 1}}},
+     "argument 'dead_ratio' is of type dict found in 'thresholds' and we were unable to convert to float: "
+     "a dict cannot be converted to a float."),
+    ({"probe": {"count": float("inf")}}, "probe.count must be a finite number, not inf."),
+    ({"probe": {"count": float("nan")}}, None),
+    ({"thresholds": {"dead_ratio": "y" * 500}}, None),
+])
+def test_argument_check_messages_are_one_sentence(capsys, args, message):
+    result = run_ranged(dict(args, password=SECRET), capsys) if "thresholds" not in args else \
+        run(RunbookModule, dict(args, password=SECRET), capsys)
+    assert result.get("failed"), result
+    assert "\n" not in result["msg"] and result["msg"].endswith(".") and "<class" not in result["msg"]
+    assert message is None or result["msg"] == message
+    assert len(result["msg"]) < 300 and SECRET not in json.dumps(result)
+
+
+def test_readable_sentence_shortens_and_ends():
+    assert readable_sentence("value of x must be one of: a, b, got: " + "y" * 500) == (
+        "value of x must be one of: a, b, got: " + "y" * 60 + "...")
+    assert readable_sentence("line one\nline two:") == "line one line two."
+
+
+@pytest.mark.parametrize("value", ["nan", float("nan"), "inf", "-inf", "1e400"])
+def test_non_finite_numbers_are_refused_for_every_float_option_ranged_or_not(capsys, value):
+    spec = {"gates": {"type": "list", "elements": "dict", "options": {"min": {"type": "float"}}},
+            "password": {"type": "str", "no_log": True}}
+    with patch_module_args({"gates": [{"min": value}], "password": SECRET}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result.get("failed") and result["msg"].startswith("gates.min must be a finite number"), result
+
+
+def test_a_multi_line_failure_message_becomes_one_line(capsys):
+    with patch_module_args({"password": SECRET}):
+        module = RunbookModule(argument_spec=SPEC)
+        with pytest.raises(SystemExit):
+            module.fail_json(msg='Upload to s3://Invalid Bucket!/x failed: Parameter validation failed:\n'
+                                 'Invalid bucket name "Invalid Bucket!": Bucket name must match the regex.')
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == ('Upload to s3://Invalid Bucket!/x failed: Parameter validation failed: '
+                             'Invalid bucket name "Invalid Bucket!": Bucket name must match the regex.')
+
+
+@pytest.mark.parametrize("gates", ["accuracy>0.9", ["accuracy"]])
+def test_a_list_of_dicts_given_text_is_named(capsys, gates):
+    spec = {"gates": {"type": "list", "elements": "dict", "options": {"metric": {"type": "str"}}},
+            "password": {"type": "str", "no_log": True}}
+    with patch_module_args({"gates": gates, "password": SECRET}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"].startswith("gates must be a mapping of suboptions, not text"), result
+    assert SECRET not in json.dumps(result)
+
+
+def test_a_dict_with_env_fallbacks_given_text_is_named_not_a_crash(capsys, monkeypatch):
+    # ansible-core applies the suboptions' env fallbacks to the text and raises TypeError (issue 17 defect 13).
+    from ansible.module_utils.basic import env_fallback
+    spec = {"s3": {"type": "dict", "options": {
+        "bucket": {"type": "str"},
+        "secret_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY"])}}}}
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    with patch_module_args({"s3": "bogus"}):
+        with pytest.raises(SystemExit):
+            RunbookModule(argument_spec=spec).exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == "s3 must be a mapping of suboptions, not text.", result
+    assert SECRET not in json.dumps(result)

@@ -268,3 +268,10 @@ def test_burn_rate_alerts_refuse_thresholds_that_never_fire(alert):
 def test_objectives_refuse_non_finite_targets(field):
     with pytest.raises(SloError, match=rf"Objective 'api': {field} must be a finite number"):
         normalize_objective({"name": "api", "sli": "latency", "threshold_ms": 300, field: "nan"})
+
+
+def test_an_infinite_event_count_is_no_usable_data():
+    o = _objective()
+    result = evaluate_objective(o, {"30d": {"total": math.inf, "bad": math.inf}}, [])
+    assert result["status"] == "inconclusive" and result["no_data"] is True
+    assert result["message"] == "o: no usable data (the event count is inf) in the last 30d (no_data=inconclusive)."

@@ -248,3 +248,13 @@ def test_terminate_sessions_real_run(fake):
     assert [(s["pid"], s["status"]) for s in result["sessions"]] == [(4001, "terminated"), (4002, "terminated")]
     assert result["statements"] == ["SELECT pg_terminate_backend(4001, 5000)", "SELECT pg_terminate_backend(4002, 5000)"]
     assert result["changed"] is True
+
+
+def test_an_empty_idle_older_than_is_refused():
+    from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError
+    from ansible_collections.sre.runbooks.plugins.module_utils._postgres.vacuum_args import parse_intervals
+
+    with pytest.raises(IntervalError, match="idle_older_than must not be empty"):
+        parse_intervals({"idle_older_than": " ", "lock_timeout": "5s", "statement_timeout": ""})
+    assert parse_intervals({"idle_older_than": "0", "lock_timeout": "", "statement_timeout": None}) == {
+        "idle_older_than": 0.0, "lock_timeout": None, "statement_timeout": None}

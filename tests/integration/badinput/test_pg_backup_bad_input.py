@@ -1,0 +1,157 @@
+"""pg_backup and pg_backup_info given hostile arguments, damaged manifests and hostile S3/Kubernetes endpoints.
+
+Both modules are being restructured elsewhere: the cases they still fail are listed in KNOWN_* and
+checked by strict xfail tests, so each fix after the merge shows up (and its name must leave the list).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.badinput.hostile import (
+    DAMAGED_MANIFESTS,
+    BACKUP_NAME,
+    canary,
+    s3_bucket,
+    write_backup_dir,
+)
+from tests.integration.badinput.strategies import generated_cases
+from tests.integration.badinput.suite import Case, assert_outcome, known_problems, judge, run_cases
+from ansible_collections.sre.runbooks.plugins.modules import pg_backup, pg_backup_info
+
+pytestmark = pytest.mark.slow
+
+DAMAGES = list(DAMAGED_MANIFESTS) + ["non_utf8"]
+KNOWN_BACKUP = {
+    # the password is printed when retention is text (issue 17 defect 4)
+    "retention as text",
+    # file-system errors and NUL bytes are tracebacks (defects 5, 13); a non-UTF-8 manifest crashes a restore (2)
+    "dest under /proc", "dest below a file", "NUL in database", "restore from manifest non_utf8", "s3 as text",
+    # botocore's multi-line text (defect 14)
+    "s3 bucket empty", "s3 bucket invalid",
+    # ansible-core's argument-check messages, not a sentence (not a RunbookModule yet)
+    "compression_level nan", "retention keep_last nan", "pruned:s3.validate_certs=[True]",
+    "pruned:s3.sse='{0.__class__}'",
+}
+KNOWN_INFO = {
+    # a wrong target reported healthy with 0 backups (issue 17 defect 9)
+    "dest empty", "dest below a file", "dest under /proc", "s3 endpoint answers HTML",
+    # s3 given as text crashes (defect 13); botocore's multi-line text (defect 14)
+    "s3 as text", "local:s3='bogus'", "s3:s3='bogus'", "s3 bucket invalid",
+    # ansible-core's argument-check message, not a sentence (not a RunbookModule yet)
+    "local:s3.storage_class='-1'", "local:s3.ca_bundle={'a': 1}",
+}
+
+
+@pytest.fixture(scope="module")
+def world(pg_target, services, traps, kube):
+    """Folders with one damaged manifest each, kubeconfigs, an S3 bucket; the canary files to watch."""
+    root = traps["root"]
+    damaged = {name: str(write_backup_dir(root / "manifests" / name, name, outside=str(traps["canary"])))
+               for name in DAMAGES}
+    s3_args = s3_bucket(services, "badinput-pg")
+    return {"damaged": damaged, "s3": s3_args, "kube": kube, "backups": str(root / "backups"),
+            "secrets": [pg_target.password, canary("s3-access"), canary("s3-secret"), canary("kube-token")]}
+
+
+def damage(pg_target, traps, world):
+    found = pg_target.damage()
+    if traps["canary"].read_text() != "untouched\n":
+        found.append("the canary file outside dest changed")
+    parent = traps["root"] / "manifests"
+    if not (parent / "x.manifest.json").exists():
+        found.append("x.manifest.json next to the backup folders was deleted")
+    for name, folder in world["damaged"].items():
+        if not any(p.name.endswith(".manifest.json") for p in (traps["root"] / "manifests" / name).iterdir()):
+            found.append(f"the damaged manifest in {folder} was pruned")
+    return found
+
+
+def backup_cases(pg_target, traps, world):
+    args = pg_target.args
+    dest = world["backups"]
+    kube = world["kube"]
+    present = args(dest=dest, label="bi", verify="checksum")
+    pruned = args(dest=dest, label="bi", state="pruned", retention={"keep_last": 3})
+    hand = [
+        Case("retention as text", args(dest=dest, retention="weekly"), True),
+        Case("dest under /proc", args(dest="/proc/badinput/backups"), True),
+        Case("dest is a file", args(dest=traps["existing"]), True),
+        Case("dest below a file", args(dest=traps["below_file"]), True),
+        Case("name_template with a bad spec", args(dest=dest, name_template="{label}-{timestamp:d}"), True),
+        Case("name_template with attributes", args(dest=dest, name_template="{label.__class__}"), True),
+        Case("lock_wait_timeout 400 nines", args(dest=dest, lock_wait_timeout="9" * 400), True),
+        Case("compression_level nan", args(dest=dest, compression_level="nan"), True),
+        Case("retention keep_last nan", args(dest=dest, state="pruned", retention={"keep_last": "nan"}), True),
+        Case("retention max_age_days inf", args(dest=dest, state="pruned", retention={"max_age_days": "inf"}), True),
+        Case("s3 as text", args(dest=dest, s3="bogus"), True),
+        Case("s3 bucket empty", args(dest=dest, s3={**world["s3"], "bucket": ""}), True),
+        Case("s3 bucket invalid", args(dest=dest, s3={**world["s3"], "bucket": "Invalid Bucket!"}), True),
+        Case("NUL in database", args(dest=dest, database=pg_target.database + "\x00x"), True),
+        Case("extra_args overriding the file", args(dest=dest, extra_args=["--file=/tmp/x"]), True),
+        Case("forced restore with safety_dir below a file",
+             args(state="restored", src=world["damaged"]["size_text"], force=True, safety_dir=traps["below_file"]),
+             True),
+        Case("restore from a folder", args(state="restored", src=str(traps["root"])), True),
+    ]
+    for name in ("not_yaml", "clusters_oops", "refused"):
+        hand.append(Case(f"exec transport with kubeconfig {name}", args(dest=dest, transport={
+            "type": "kubernetes", "pod": "pg-0", "kubeconfig": kube[name]}), True))
+    # Pruning meets every damaged manifest (the data-loss class); backups and restores a sample of them.
+    for name, folder in world["damaged"].items():
+        hand.append(Case(f"prune a folder with manifest {name}", args(dest=folder, label="nightly",
+                                                                        state="pruned", retention={"keep_last": 0})))
+    for name in ("version_text", "name_list", "non_utf8", "scope_everything"):
+        folder = world["damaged"][name]
+        hand.append(Case(f"backup into a folder with manifest {name}", args(dest=folder, label="nightly")))
+        hand.append(Case(f"restore from manifest {name}", args(state="restored", src=f"{folder}/{BACKUP_NAME}"
+                                                              ".manifest.json", database="bi_restore_target"), True))
+    return hand + generated_cases(pg_backup.argument_spec(), {"present": present, "pruned": pruned}, traps,
+                                  limit=5, skip=("jobs", "transport"))
+
+
+def info_cases(traps, world, fake):
+    s3 = world["s3"]
+    hand = [
+        Case("dest empty", {"dest": ""}, True),
+        Case("dest is a file", {"dest": traps["existing"]}, True),
+        Case("dest below a file", {"dest": traps["below_file"]}, True),
+        Case("dest missing", {"dest": str(traps["root"] / "none")}),
+        Case("dest under /proc", {"dest": "/proc/badinput"}, True),
+        Case("s3 as text", {"s3": "bogus"}, True),
+        Case("s3 endpoint answers HTML", {"s3": {**s3, "endpoint_url": fake["html"].url}}, True),
+        Case("s3 endpoint answers 500", {"s3": {**s3, "endpoint_url": fake["error_500"].url}}, True),
+        Case("s3 endpoint never answers", {"s3": {**s3, "endpoint_url": fake["blackhole"].url, "timeout": 2}}, True),
+        Case("s3 bucket invalid", {"s3": {**s3, "bucket": "Invalid Bucket!"}}, True),
+        Case("s3 bucket missing", {"s3": {**s3, "bucket": "no-such-bucket-bi"}}, True),
+    ]
+    hand += [Case(f"folder with manifest {name}", {"dest": folder}) for name, folder in world["damaged"].items()]
+    bases = {"local": {"dest": world["damaged"]["size_text"], "label": "nightly"}, "s3": {"s3": s3}}
+    return hand + generated_cases(pg_backup_info.argument_spec(), bases, traps, limit=6)
+
+
+@pytest.fixture(scope="module")
+def backup_run(pg_target, traps, world):
+    cases = backup_cases(pg_target, traps, world)
+    results, elapsed, budget = run_cases("sre.runbooks.pg_backup", cases, seconds_per_case=10)
+    return cases, judge("sre.runbooks.pg_backup", cases, results, elapsed, budget, world["secrets"],
+                        damage=lambda: damage(pg_target, traps, world))
+
+
+@pytest.fixture(scope="module")
+def info_run(traps, world, fake):
+    cases = info_cases(traps, world, fake)
+    results, elapsed, budget = run_cases("sre.runbooks.pg_backup_info", cases)
+    return cases, judge("sre.runbooks.pg_backup_info", cases, results, elapsed, budget, world["secrets"],
+                        damage=lambda: [] if traps["canary"].read_text() == "untouched\n" else ["canary file changed"])
+
+
+@pytest.mark.parametrize("run, known", [("backup_run", KNOWN_BACKUP), ("info_run", KNOWN_INFO)])
+def test_bad_input(request, run, known):
+    assert_outcome(*request.getfixturevalue(run), known)
+
+
+@pytest.mark.xfail(reason="fixed after the restructure merge: see KNOWN_BACKUP and KNOWN_INFO", strict=True)
+@pytest.mark.parametrize("run, known", [("backup_run", KNOWN_BACKUP), ("info_run", KNOWN_INFO)])
+def test_known_defects_after_merge(request, run, known):
+    assert not known_problems(*request.getfixturevalue(run), known)
