@@ -141,13 +141,15 @@ def contained_path(path, root):
         return False
 
 
-def os_error_sentence(exc, action="use"):
+def os_error_sentence(exc, action="use", where=None):
     """One sentence for an OSError: what we tried, on which path, and the system's reason.
 
     ``dest`` under /proc, an existing file given as a folder, a folder below a file, a full disk:
     the system's reason ("Not a directory", "No space left on device") is what the operator needs.
+    ``where`` names the path when the caller knows it better than the exception does.
     """
     reason = exc.strerror or str(exc).strip() or exc.__class__.__name__
-    where = exc.filename if exc.filename is not None else "a file"
-    other = f" and {exc.filename2}" if getattr(exc, "filename2", None) else ""
-    return f"Cannot {action} {where}{other}: {reason.rstrip('.')}."
+    if where is None:
+        where = exc.filename if exc.filename is not None else "a file"
+        where = f"{where} and {exc.filename2}" if getattr(exc, "filename2", None) else where
+    return f"Cannot {action} {where}: {reason.rstrip('.')}."

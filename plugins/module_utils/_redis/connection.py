@@ -202,7 +202,7 @@ def unreadable_tls_file(params):
             with open(path, "rb"):
                 pass
         except OSError as exc:
-            return os_error_sentence(f"read {option}", path, exc)
+            return os_error_sentence(exc, f"read {option}", where=path)
     return None
 
 
