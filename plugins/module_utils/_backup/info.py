@@ -22,7 +22,8 @@ def list_for_module(module):
     params = module.params
     warnings = []
     try:
-        local = LocalRepo(params["dest"]) if params.get("dest") else None
+        # dest="" is a mistake (an unset variable), not "no local folder": LocalRepo refuses it.
+        local = LocalRepo(params["dest"]) if params.get("dest") is not None else None
         s3 = None
         if params.get("s3"):
             ensure_boto3(module)

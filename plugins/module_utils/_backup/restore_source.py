@@ -31,7 +31,7 @@ def load_source(session):
     folder, _sep, leaf = session.params["s3_key"].rstrip("/").rpartition("/")
     folder = folder + "/" if folder else ""
     manifest_key = folder + naming.strip_data_suffix(leaf) + naming.MANIFEST_SUFFIX
-    manifest = manifests.loads(store.get_bytes(manifest_key).decode("utf-8"), store.url(manifest_key))
+    manifest = manifests.loads(store.get_bytes(manifest_key), store.url(manifest_key))
     return manifest, {"location": "s3", "bucket": store.bucket, "key": folder + manifest["file"],
                       "manifest_key": manifest_key}
 
@@ -41,7 +41,7 @@ def load_local(src):
     directory = os.path.dirname(src) or "."
     manifest_path = os.path.join(directory, naming.strip_data_suffix(os.path.basename(src)) + naming.MANIFEST_SUFFIX)
     try:
-        with open(manifest_path, "r", encoding="utf-8") as handle:
+        with open(manifest_path, "rb") as handle:  # loads() decodes, refusing non-UTF-8 in one sentence
             manifest = manifests.loads(handle.read(), manifest_path)
     except FileNotFoundError:
         raise BackupError(f"The backup {src} has no manifest {manifest_path}; without it the checksum cannot be "

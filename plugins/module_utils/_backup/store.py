@@ -20,6 +20,7 @@ import datetime
 import hashlib
 import os
 import shutil
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -142,10 +143,16 @@ class LocalRepo:
 
     def manifests(self, warnings):
         found = []
-        if not self.path or (os.path.lexists(self.path) and not os.path.isdir(self.path)):
+        if not self.path:
+            raise LocationError("The backup folder '' is not a folder.")
+        try:
+            is_folder = stat.S_ISDIR(os.stat(self.path).st_mode)
+        except FileNotFoundError:
+            return found  # no backups yet: the freshness check (H9) reports that
+        except NotADirectoryError:
+            raise LocationError(f"The backup folder {self.path!r} is not a folder: a part of its path is a file.") from None
+        if not is_folder:
             raise LocationError(f"The backup folder {self.path!r} is not a folder.")
-        if not os.path.isdir(self.path):
-            return found
         for entry in sorted(os.listdir(self.path)):
             if entry.startswith(".") or not entry.endswith(naming.MANIFEST_SUFFIX):
                 continue

@@ -127,6 +127,22 @@ def readable_sentence(msg):
     return text if text.endswith(".") else text + "."
 
 
+def short_structure_leaves(argument_spec, params):
+    """Leaves shorter than 4 characters of no_log options given as a dict or list (not secrets given as text)."""
+    short, texts = set(), set()
+    if not isinstance(params, Mapping):
+        return short
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name)
+        if not spec.get("no_log") or value is None:
+            continue
+        if isinstance(value, (Mapping, list, tuple)):
+            short.update(text for text in _leaves(value) if len(text) < 4)
+        else:
+            texts.add(str(value))
+    return short - texts
+
+
 def _leaves(value):
     """The strings a value is made of (a secret can arrive as a dict or list of them)."""
     if isinstance(value, Mapping):
@@ -173,6 +189,10 @@ class RunbookModule(AnsibleModule):
                 message = f"{given_text} must be a mapping of suboptions, not text."
             self.fail_json(msg=message)
         self._checked = True
+        # A kubeconfig given as a dict (or a list by mistake) is no_log as a whole, so ansible-core
+        # masks each of its leaves: 'v1', 'Config', a cluster called 'c'. Masking words of 1-3
+        # characters garbles every message ("C********nnot re********ch") and hides no real secret.
+        self.no_log_values.difference_update(short_structure_leaves(self.argument_spec, self.params))
         try:
             check_strings(self.argument_spec, self.params)
             check_numbers(self.argument_spec, self.params)
@@ -192,6 +212,8 @@ class RunbookModule(AnsibleModule):
     def _mask_secrets(self):
         for params in (getattr(self, "params", None), self._given):
             self.no_log_values.update(secret_values(self.argument_spec, params))
+        for params in (getattr(self, "params", None), self._given):
+            self.no_log_values.difference_update(short_structure_leaves(self.argument_spec, params))
 
     # Set once the module is ending: whatever exit_json/fail_json raise (SystemExit, or a test
     # double's exception) must pass through run() untouched.

@@ -357,6 +357,10 @@ def connect(module):
     """A :class:`KubeApi` for the module's connection options, or fail_json in one sentence."""
     lib = _import_client(module)
     core = lib["core"]
+    kubeconfig = module.params.get("kubeconfig")
+    if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
+        module.fail_json(msg="kubeconfig must be the path of a kubeconfig file or a kubeconfig as a dictionary, "
+                             f"not a {type(kubeconfig).__name__}.")
     params = connection_params(module.params)
     try:
         auth = core._create_auth_spec(None, **params)  # pylint: disable=protected-access

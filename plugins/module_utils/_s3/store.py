@@ -394,6 +394,11 @@ class S3Store:
 
         def collect():
             for page in paginator.paginate(**kwargs):
+                # Every ListObjectsV2 answer names its bucket and counts its keys; an HTML page or a
+                # proxy's error page parses to neither, and must not read as "no backups".
+                if not isinstance(page, dict) or ("KeyCount" not in page and "Name" not in page):
+                    raise S3Error(f"The endpoint {self.endpoint or 'of S3'} did not answer the listing of "
+                                  f"{self.url(prefix)} like an S3 server (no ListObjectsV2 result).")
                 for item in page.get("Contents") or []:
                     objects.append({"key": item["Key"], "size": item.get("Size"), "etag": (item.get("ETag") or "").strip('"'),
                                     "last_modified": item["LastModified"].isoformat() if item.get("LastModified") else None})

@@ -195,3 +195,15 @@ def test_a_dict_with_env_fallbacks_given_text_is_named_not_a_crash(capsys, monke
     result = json.loads(capsys.readouterr().out)
     assert result["msg"] == "s3 must be a mapping of suboptions, not text.", result
     assert SECRET not in json.dumps(result)
+
+
+def test_short_words_of_a_structured_secret_do_not_garble_messages(capsys):
+    spec = {"kubeconfig": {"type": "raw", "no_log": True}, "password": {"type": "str", "no_log": True}}
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "users": [{"name": "u", "user": {"token": SECRET}}]}
+    with patch_module_args({"kubeconfig": kubeconfig, "password": "abc"}):
+        with pytest.raises(SystemExit):
+            module = RunbookModule(argument_spec=spec)
+            module.fail_json(msg="Cannot reach the API as user u with v1: abc")
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == "Cannot reach the API as user u with v1: ********"  # the short password stays masked
+    assert SECRET not in json.dumps(result)
