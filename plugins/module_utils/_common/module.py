@@ -13,8 +13,9 @@ stops at the first option whose value has the wrong type (a string given for a d
 suboptions): every secret, including ones read before the bad option, is then left unmasked in the
 failure's ``invocation.module_args``. This is ansible/ansible PR 81631/81672 (open since 2023); no
 collection we found works around it. We collect the values again, one option at a time, before
-any result leaves the module (``docs/permissions.md`` has the details and the minimal reproducer
-is ``tests/unit/plugins/module_utils/test_runbook_module.py``).
+any result leaves the module (the minimal reproducer, which fails once ansible-core is fixed, is
+``test_plain_ansible_module_leaks_the_password_when_a_dict_option_gets_a_string`` in
+``tests/unit/plugins/module_utils/test_runbook_module.py``).
 """
 
 from __future__ import annotations

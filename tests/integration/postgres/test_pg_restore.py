@@ -111,3 +111,21 @@ def test_a_corrupted_backup_is_never_restored(server, full_backup, s3, scratch_d
     assert remote.failed and "the object is corrupted" in remote["msg"]
     assert not server.exists(target)
     assert list(work.iterdir()) == []
+
+
+def test_a_restore_that_fails_while_loading_leaves_no_database_behind(server, full_backup, scratch_dbs, tmp_path):
+    """Issue 17 defect 15: the archive passes its checksum (the manifest was rewritten to match) but
+    cannot be loaded; the database pg_restore created for it must be gone again."""
+    import hashlib
+    import json
+    name = full_backup["backup"]["name"]
+    broken = tmp_path / Path(full_backup["backup"]["local"]["path"]).name
+    broken.write_bytes(b"PGDMP" + b"\x00" * 64 + b"not an archive")
+    manifest = read_manifest(full_backup["dest"], name)
+    manifest.update(sha256=hashlib.sha256(broken.read_bytes()).hexdigest(), size=broken.stat().st_size)
+    (tmp_path / f"{name}.manifest.json").write_text(json.dumps(manifest))
+    target = unique("pgb_failed_load")
+    scratch_dbs.append(target)
+    result = restore(server, database=target, src=str(broken))
+    assert result.failed and result["msg"].endswith("."), result.get("msg")
+    assert not server.exists(target)
