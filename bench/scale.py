@@ -171,7 +171,7 @@ def load_tables(server, dbname, count):
 
 
 def bench_pg_vacuum(server, measured, sizes, rounds):
-    times, walls, peaks = ({n: [] for n in sizes} for _ in range(3))
+    times, walls, peaks = ({n: [] for n in sizes} for _unused in range(3))
     admin = pg_connect(server, "postgres")
     try:
         for count in sizes:
@@ -182,7 +182,7 @@ def bench_pg_vacuum(server, measured, sizes, rounds):
                 dirty = load_tables(server, dbname, count)
                 args = {"operation": "vacuum", "host": server["host"], "port": server["port"], "user": server["user"],
                         "database": dbname, "thresholds": THRESHOLDS}
-                for _ in range(rounds):
+                for _round in range(rounds):
                     result, proc, _wall = measured.run("sre.runbooks.pg_vacuum", args, check=True,
                                                        env={"PGPASSWORD": server["password"]})
                     chosen = sorted(t["name"] for t in result["tables"])
@@ -254,7 +254,7 @@ def bench_pg_backup_info(s3, measured, sizes, rounds):
     client = s3_client(s3)
     bucket = f"bench-scale-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
-    times, totals, walls, peaks = ({n: [] for n in (0, *sizes)} for _ in range(4))
+    times, totals, walls, peaks = ({n: [] for n in (0, *sizes)} for _unused in range(4))
     try:
         for count in (0, *sizes):
             prefix = f"n{count}/"
@@ -263,7 +263,7 @@ def bench_pg_backup_info(s3, measured, sizes, rounds):
                 fill_bucket(client, bucket, prefix, count)
             args = {"s3": {"bucket": bucket, "prefix": prefix.rstrip("/"), "endpoint_url": s3["endpoint_url"],
                            "access_key": s3["access_key"], "secret_key": s3["secret_key"], "region": s3["region"]}}
-            for _ in range(rounds):
+            for _round in range(rounds):
                 result, proc, wall = measured.run("sre.runbooks.pg_backup_info", args)
                 found = result["backups"]
                 if len(found) != count or result.get("warnings") or any(b["status"] != "ok" for b in found):
@@ -306,12 +306,12 @@ def load_keyspace(server, keys):
 
 
 def bench_redis_sweep(measured, sizes, rounds):
-    times, peaks = ({n: [] for n in sizes} for _ in range(2))
+    times, peaks = ({n: [] for n in sizes} for _unused in range(2))
     workdir = Path(tempfile.mkdtemp(prefix="sre-bench-scale-redis-"))
     server = BenchServer(workdir)
     try:
         for keys in sizes:
-            for _ in range(rounds):
+            for _round in range(rounds):
                 log(f"redis: loading {keys} keys")
                 matching = load_keyspace(server, keys)
                 args = {"operation": "ttl_sweep", "host": LOOPBACK,

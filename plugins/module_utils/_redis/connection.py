@@ -371,4 +371,3 @@ def refusal_message(address, what, exc_or_text):
                else "the command is renamed or disabled there")
         return f"{what} is not permitted by the server at {address} ({how}: {text})."
     return f"Redis at {address} refused {what}: {text}."
-

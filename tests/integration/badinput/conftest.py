@@ -76,7 +76,7 @@ def pg_target(services):
         cursor.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
             sql.Identifier(target.role), sql.Literal(target.password)))
         cursor.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(target.database),
-                                                                    sql.Identifier(target.role)))
+                                                                     sql.Identifier(target.role)))
     target.query("CREATE TABLE public.keep_me (id int); INSERT INTO public.keep_me VALUES (1), (2), (3);"
                  "CREATE TABLE public.t1 (id int); INSERT INTO public.t1 SELECT generate_series(1, 50)")
     try:

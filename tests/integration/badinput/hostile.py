@@ -38,9 +38,9 @@ ANSWERS = {
     "null": (200, "application/json", b"null"),
     "not_json": (200, "application/json", b"{not json"),
     "vector_junk": (200, "application/json", b'{"status": "success", "data": {"resultType": "vector", "result": '
-                                               b'[1, "x", null]}}'),
+                    b'[1, "x", null]}}'),
     "huge_number": (200, "application/json", b'{"status": "success", "data": {"resultType": "vector", "result": '
-                                               b'[{"metric": {}, "value": [1, "1e400"]}]}}'),
+                    b'[{"metric": {}, "value": [1, "1e400"]}]}}'),
 }
 
 

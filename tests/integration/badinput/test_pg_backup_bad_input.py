@@ -84,7 +84,7 @@ def backup_cases(pg_target, traps, world):
     # Pruning meets every damaged manifest (the data-loss class); backups and restores a sample of them.
     for name, folder in world["damaged"].items():
         hand.append(Case(f"prune a folder with manifest {name}", args(dest=folder, label="nightly",
-                                                                        state="pruned", retention={"keep_last": 0})))
+                                                                      state="pruned", retention={"keep_last": 0})))
     for name in ("version_text", "name_list", "non_utf8", "scope_everything"):
         folder = world["damaged"][name]
         hand.append(Case(f"backup into a folder with manifest {name}", args(dest=folder, label="nightly")))

@@ -134,7 +134,7 @@ def test_sigterm_to_ansible_playbook_mid_dump_leaves_no_unmanifested_backup(pg, 
                        "pg_dump to start copying public.big", timeout=90)
             tree = descendants(proc.pid)
             proc.send_signal(signal.SIGTERM)
-            output, _ = proc.communicate(timeout=60)
+            output = proc.communicate(timeout=60)[0]
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -183,7 +183,7 @@ def test_disk_full_mid_dump_fails_in_one_sentence_and_keeps_older_backups(pg, bi
 
 
 def test_s3_failing_every_third_request_still_uploads_and_lists_with_matching_checksums(pg, big_database, services,
-                                                                                      tmp_path):
+                                                                                        tmp_path):
     import boto3  # pylint: disable=import-outside-toplevel
     from botocore.config import Config  # pylint: disable=import-outside-toplevel
 

@@ -52,4 +52,3 @@ def renamed_acl_redis(services):
     """As on ElastiCache: an ACL user, and CONFIG/BGSAVE/SAVE renamed away."""
     with acl_redis_server(services, "acl+renamed") as server:
         yield server
-

@@ -40,7 +40,7 @@ def namespaced_sa(k8s_cluster, tmp_path):
         config = {"apiVersion": "v1", "kind": "Config", "clusters": [cluster],
                   "users": [{"name": "sre-runbooks", "user": {"token": token}}],
                   "contexts": [{"name": "sre-runbooks", "context": {"cluster": cluster["name"], "user": "sre-runbooks",
-                                                                     "namespace": ns}}],
+                                                                    "namespace": ns}}],
                   "current-context": "sre-runbooks"}
         path = tmp_path / "sre-runbooks.kubeconfig"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

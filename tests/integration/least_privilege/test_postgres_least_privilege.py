@@ -75,7 +75,7 @@ def test_vacuum_analyze_report_and_idle_sessions_as_the_role(restricted_pg):
             cursor.execute("SELECT pg_backend_pid()")
             role_pid = cursor.fetchone()[0]
         vacuum = db.module_args(operation="vacuum", schemas=["app"], thresholds={"dead_tuple_ratio": 0.2,
-                                                                                  "min_dead_tuples": 100})
+                                                                                 "min_dead_tuples": 100})
         analyze = db.module_args(operation="analyze", schemas=["app"], thresholds={"last_analyze_older_than": "1h"})
         sessions = db.module_args(operation="terminate_sessions", idle_older_than="0s", session_states=["idle"],
                                   application_names=["lp-idle-super", "lp-idle-role"])
@@ -147,7 +147,7 @@ def test_db_maintenance_playbook_as_the_role(services, restricted_pg, tmp_path):
     db = restricted_pg
     seed(db)
     extra = {"db_maintenance_database": db.database, "db_maintenance_vacuum_thresholds": {"dead_tuple_ratio": 0.2,
-                                                                                         "min_dead_tuples": 100},
+                                                                                          "min_dead_tuples": 100},
              "db_maintenance_audit_table": ""}
     proc = run_playbook("playbooks/db_maintenance.yml", extra, env=playbook_env(services, db, tmp_path))
     output = proc.stdout + proc.stderr

@@ -97,6 +97,6 @@ class _Conn:
 
 
 @pytest.mark.parametrize("status, setting, expected", [("on", None, True), ("off", None, False),
-                                                      (None, "on", True), (None, "off", False)])
+                                                       (None, "on", True), (None, "off", False)])
 def test_is_superuser_from_the_reported_setting_or_a_query(status, setting, expected):
     assert is_superuser(_Conn(status, setting)) is expected

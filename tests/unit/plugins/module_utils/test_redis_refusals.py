@@ -54,7 +54,7 @@ def backup_run(reply):
         server_info=lambda section=None: {"rdb_bgsave_in_progress": 0})
     run = BackupRun.__new__(BackupRun)
     run.maintainer, run.module, run.client, run.params, run.address = (maintainer, maintainer.module, maintainer.client,
-                                                                        {"wait_timeout": 5}, ADDRESS)
+                                                                       {"wait_timeout": 5}, ADDRESS)
     return run, warnings
 
 
