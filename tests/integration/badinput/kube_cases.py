@@ -1,18 +1,16 @@
 """Cases both Kubernetes modules share: bad kubeconfigs and credentials that fail before any cluster answers.
 
-The modules are being rewritten elsewhere; no case here needs a cluster. The one that points at a
-server that accepts and never answers runs on its own with a short budget (it hung for 120 s).
+No case here needs a cluster. The one that points at a server that accepts and never answers runs on
+its own with a short budget: request_timeout must end it (it used to hang for 120 s).
 """
 
 from __future__ import annotations
 
 import subprocess
 
-import pytest
-
 from tests.integration.badinput.hostile import canary, kubeconfig_for
 from tests.integration.badinput.strategies import generated_cases
-from tests.integration.badinput.suite import Case, assert_outcome, judge, known_problems, run_cases
+from tests.integration.badinput.suite import Case, run_and_judge, run_cases
 
 
 def kubeconfig_cases(base: dict, kube: dict, traps: dict) -> list[Case]:
@@ -56,26 +54,4 @@ def run_kube_cases(module: str, spec: dict, base: dict, hand: list[Case], traps:
     cases = hand + generated_cases(spec, {"default": base}, traps, limit=8, skip=("kubeconfig",))
     for case in cases:
         case.must_fail = True
-    results, elapsed, budget = run_cases(module, cases)
-    return cases, judge(module, cases, results, elapsed, budget, SECRETS)
-
-
-def module_tests(module: str, known: set, silent_args: dict):
-    """The tests of each Kubernetes module's file, given its module name, KNOWN cases and black-hole arguments.
-
-    The file binds them to test_* names; they use that file's ``outcome`` fixture. The known-defect
-    test exists only while KNOWN lists cases (a strict xfail of an empty list would always pass).
-    """
-    def test_bad_input(outcome):
-        assert_outcome(*outcome, known)
-
-    def test_a_server_that_never_answers_ends_within_request_timeout(kube):
-        # issue 17 defect 11: request_timeout bounds every call; the default (30 s) is shortened here
-        assert hangs(module, {**silent_args, "kubeconfig": kube["blackhole"], "request_timeout": 3}) is None
-
-    @pytest.mark.xfail(reason="known bad-input defects: the KNOWN cases", strict=True)
-    def test_after_merge(outcome):
-        assert not known_problems(*outcome, known)
-
-    return test_bad_input, test_a_server_that_never_answers_ends_within_request_timeout, (
-        test_after_merge if known else None)
+    return run_and_judge(module, cases, SECRETS)

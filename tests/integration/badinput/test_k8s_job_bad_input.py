@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.badinput.kube_cases import SECRETS, kubeconfig_cases, module_tests, run_kube_cases
+from tests.integration.badinput.kube_cases import SECRETS, hangs, kubeconfig_cases, run_kube_cases
 from tests.integration.badinput.suite import Case
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.job_runner import module_args
 
 pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.k8s_job"
-KNOWN = set()
 
 
 @pytest.fixture(scope="module")
@@ -33,5 +32,13 @@ def outcome(kube, traps):
     return run_kube_cases(MODULE, module_args()["argument_spec"], base, hand, traps)
 
 
-(test_k8s_job_bad_input, test_k8s_job_never_answering_api,
- test_k8s_job_known) = module_tests(MODULE, KNOWN, {"namespace": "default", "cronjob": "nightly"})
+def test_k8s_job_bad_input(outcome):
+    _cases, (summary, problems) = outcome
+    assert summary["cases"] >= 30, summary
+    assert not problems, "\n".join(problems)
+
+
+def test_k8s_job_ends_within_request_timeout_on_an_api_that_never_answers(kube):
+    # issue 17 defect 11: request_timeout bounds every call; the default (30 s) is shortened here
+    args = {"namespace": "default", "cronjob": "nightly", "kubeconfig": kube["blackhole"], "request_timeout": 3}
+    assert hangs(MODULE, args) is None

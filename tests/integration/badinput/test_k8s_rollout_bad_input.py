@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.badinput.kube_cases import SECRETS, kubeconfig_cases, module_tests, run_kube_cases
+from tests.integration.badinput.kube_cases import SECRETS, hangs, kubeconfig_cases, run_kube_cases
 from tests.integration.badinput.suite import Case
 from ansible_collections.sre.runbooks.plugins.modules.k8s_rollout import argument_spec
 
 pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.k8s_rollout"
-KNOWN = set()  # every case of the first run's list is fixed (RunbookModule, request_timeout, kubeconfig checks)
 
 
 @pytest.fixture(scope="module")
@@ -34,5 +33,13 @@ def outcome(kube, traps):
     return run_kube_cases(MODULE, argument_spec(), base, hand, traps)
 
 
-(test_k8s_rollout_bad_input, test_k8s_rollout_never_answering_api,
- test_k8s_rollout_known) = module_tests(MODULE, KNOWN, {"namespace": "default", "action": "status", "name": "web"})
+def test_k8s_rollout_bad_input(outcome):
+    _cases, (summary, problems) = outcome
+    assert summary["cases"] >= 30, summary
+    assert not problems, "\n".join(problems)
+
+
+def test_k8s_rollout_ends_within_request_timeout_on_an_api_that_never_answers(kube):
+    # issue 17 defect 11: request_timeout bounds every call; the default (30 s) is shortened here
+    args = {"namespace": "default", "action": "status", "name": "web", "kubeconfig": kube["blackhole"], "request_timeout": 3}
+    assert hangs(MODULE, args) is None

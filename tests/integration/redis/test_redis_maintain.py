@@ -12,12 +12,12 @@ import hashlib
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.harness.procs import wait_for
 from tests.harness.services import LOOPBACK, free_port
 from tests.integration.module_runner import run_module
 
@@ -78,16 +78,15 @@ class RedisServer:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        def answers():
+            if self.proc.poll() is not None:  # an exited server will never answer: stop waiting now
                 raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                if self.client().ping():
-                    return
+                return self.client().ping()
             except (redis.exceptions.ConnectionError, FileNotFoundError):
-                time.sleep(0.02)
-        raise RuntimeError(f"redis-server on port {self.port} did not answer PING within {timeout}s")
+                return False
+        wait_for(answers, f"redis-server on port {self.port} answering PING", timeout=timeout, interval=0.02,
+                 error=RuntimeError)
 
     def client(self, db: int = 0) -> redis.Redis:
         if self.tls:  # the test's own checks go through the unix socket

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 
 import pytest
 
@@ -117,14 +116,18 @@ def test_delete_removes_a_backup_inside_dest(tmp_path):
 
 
 class SlowStore:
-    """An S3Store stand-in: every GET waits, and the most GETs in flight at once is recorded."""
+    """An S3Store stand-in whose first GET waits until a second one is in flight (or 5 s pass).
+
+    Read one at a time, the reads never overlap and the most in flight stays 1; read in parallel,
+    the first read is released as soon as the second starts.
+    """
 
     params = {"max_concurrency": 4}
 
-    def __init__(self, objects, delay=0.02):
-        self.objects, self.delay = objects, delay
+    def __init__(self, objects):
+        self.objects = objects
         self.in_flight = self.most_in_flight = 0
-        self.lock = threading.Lock()
+        self.overlap = threading.Condition()
 
     def key(self, name):
         return "p/" + name
@@ -136,11 +139,11 @@ class SlowStore:
         return [{"key": key} for key in self.objects]
 
     def get_bytes(self, key):
-        with self.lock:
+        with self.overlap:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        time.sleep(self.delay)
-        with self.lock:
+            self.overlap.notify_all()
+            self.overlap.wait_for(lambda: self.most_in_flight > 1, timeout=5)
             self.in_flight -= 1
         return self.objects[key]
 
