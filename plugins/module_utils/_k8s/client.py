@@ -55,7 +55,7 @@ _KINDS = (
     ("apis/apps/v1", True, ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision")),
     ("apis/autoscaling/v2", True, ("HorizontalPodAutoscaler",)),
     ("apis/batch/v1", True, ("Job", "CronJob")),
-    ("api/v1", True, ("Pod", "Event")),
+    ("api/v1", True, ("Pod", "Event", "PersistentVolumeClaim")),
     ("api/v1", False, ("Namespace", "Node")),
 )
 
@@ -245,6 +245,24 @@ class KubeApi:
         for item in result["items"]:  # list items come without kind/apiVersion
             item.setdefault("kind", kind)
         return result
+
+    def log(self, namespace, pod, container, since_seconds=None, limit_bytes=None, previous=False):
+        """The text of a container's log (``kubectl logs``): the newest ``since_seconds``, at most ``limit_bytes``."""
+        query = [("container", container)]
+        if since_seconds:
+            query.append(("sinceSeconds", str(int(since_seconds))))
+        if limit_bytes:
+            query.append(("limitBytes", str(int(limit_bytes))))
+        if previous:
+            query.append(("previous", "true"))
+        response = self._call("GET", self.path("Pod", namespace, pod, "log"), query, stream=True,
+                              what=f"logs of {object_ref('Pod', namespace, pod)} container {container}")
+        try:
+            return response.data.decode("utf-8", errors="replace")
+        except self._transport_errors as exc:
+            raise describe_api_error(exc, self.host) from None
+        finally:
+            response.release_conn()
 
     def patch(self, kind, namespace, name, body, patch_type="strategic", subresource=None, dry_run=False):
         query = [("dryRun", "All")] if dry_run else []

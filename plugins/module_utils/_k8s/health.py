@@ -9,10 +9,11 @@
 """Is this namespace healthy? Pure functions over the API's JSON for the k8s_health_info module.
 
 Given the objects of a namespace (pods, Deployments, StatefulSets, DaemonSets, HPAs, Warning
-events, PodMetrics) and the time "now", build the rows the module returns and the problems a
-health check acts on, each with a severity (``critical`` or ``warning``) and a category
-(``namespace``, ``pod``, ``workload``, ``hpa``, ``resources``). Pod diagnosis itself is
-:func:`k8s_pods.diagnose`; workload rollout state is :func:`rollout_plan.rollout_status`. No I/O.
+events, PodMetrics, PersistentVolumeClaims) and the time "now", build the rows the module returns
+and the problems a health check acts on, each with a severity (``critical`` or ``warning``) and a
+category (``namespace``, ``pod``, ``workload``, ``hpa``, ``resources``, ``volume``, ``node``). Pod
+diagnosis itself is :func:`k8s_pods.diagnose`; workload rollout state is
+:func:`rollout_plan.rollout_status`; nodes are :mod:`nodes`, claims :mod:`volumes`. No I/O.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.objects import condition
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.objects import condition, parse_quantity
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.pods import diagnose, public_row, summarize
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_plan import rollout_status
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.volumes import pvc_row
 
 CRITICAL = "critical"
 WARNING = "warning"
 SEVERITY_RANK = {None: 0, "ok": 0, WARNING: 1, CRITICAL: 2}
-CATEGORIES = ("namespace", "pod", "workload", "hpa", "resources")
+CATEGORIES = ("namespace", "pod", "workload", "hpa", "resources", "volume", "node")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 # Pod reasons that mean "this will not fix itself": critical whatever the pod's age.
@@ -46,15 +48,11 @@ DEFAULT_THRESHOLDS = {
     "memory_percent": 85.0,
     "memory_critical_percent": 95.0,
     "pending_seconds": 300,
+    "node_requests_percent": 85.0,
+    "node_requests_critical_percent": 95.0,
 }
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
-_SUFFIX = {
-    "": 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-    "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
-}
 
 
 class HealthInputError(ValueError):
@@ -80,7 +78,7 @@ def merge_thresholds(given):
     for key, value in result.items():
         if value < 0:
             raise HealthInputError(f"thresholds.{key} must not be negative, not {value}.")
-    for kind in ("cpu", "memory"):
+    for kind in ("cpu", "memory", "node_requests"):
         if result[f"{kind}_critical_percent"] < result[f"{kind}_percent"]:
             raise HealthInputError(f"thresholds.{kind}_critical_percent ({result[f'{kind}_critical_percent']}) must not "
                                    f"be below thresholds.{kind}_percent ({result[f'{kind}_percent']}).")
@@ -109,21 +107,6 @@ def iso(epoch):
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_quantity(value):
-    """A Kubernetes quantity (``250m``, ``1.5``, ``128Mi``, ``12345n``, ``1e3``) in base units; None if unparsable."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _QUANTITY.match(str(value).strip())
-    if not match or match.group(2) not in _SUFFIX:
-        return None
-    try:
-        return float(match.group(1)) * _SUFFIX[match.group(2)]
-    except ValueError:
-        return None
 
 
 def _age(created, now):
@@ -440,21 +423,26 @@ def resources_report(pods, pod_metrics, metrics_available, thresholds):
 
 # ------------------------------------------------------------------------------ one namespace
 
-SECTIONS = ("pods", "workloads", "hpas", "events", "resources")
-# The kinds each section reads (workload rows count their unhealthy pods, resources compare pods to metrics).
+SECTIONS = ("pods", "workloads", "hpas", "events", "resources", "volumes", "nodes", "logs")
+# The namespaced kinds each section reads (workload rows count their unhealthy pods, resources compare
+# pods to metrics, logs are read from the pods of the Deployments found). Nodes are cluster-scoped:
+# the runner lists them, and the pods of every namespace, on its own.
 SECTION_KINDS = {
     "pods": ("Pod",),
     "workloads": ("Pod",) + WORKLOAD_KINDS,
     "hpas": ("HorizontalPodAutoscaler",),
     "events": ("Event",),
     "resources": ("Pod", "PodMetrics"),
+    "volumes": ("PersistentVolumeClaim",),
+    "nodes": (),
+    "logs": ("Pod", "Deployment"),
 }
 
 
 def kinds_for(sections):
     """The kinds to list for ``sections``, in a stable order."""
     wanted = {kind for section in sections for kind in SECTION_KINDS[section]}
-    order = ("Pod",) + WORKLOAD_KINDS + ("HorizontalPodAutoscaler", "Event", "PodMetrics")
+    order = ("Pod",) + WORKLOAD_KINDS + ("HorizontalPodAutoscaler", "Event", "PodMetrics", "PersistentVolumeClaim")
     return [kind for kind in order if kind in wanted]
 
 
@@ -463,7 +451,7 @@ def namespace_report(namespace, objects, now, thresholds, sections, exists=True,
     """(report, problems) of one namespace.
 
     ``objects`` maps a kind (``Pod``, ``Deployment``, ``StatefulSet``, ``DaemonSet``,
-    ``HorizontalPodAutoscaler``, ``Event``, ``PodMetrics``) to its items; ``sections`` (see SECTIONS)
+    ``HorizontalPodAutoscaler``, ``Event``, ``PodMetrics``, ``PersistentVolumeClaim``) to its items; ``sections`` (see SECTIONS)
     says which parts to report. ``exists`` is False for a namespace that does not exist, None when
     that could not be checked.
     """
@@ -512,7 +500,21 @@ def namespace_report(namespace, objects, now, thresholds, sections, exists=True,
             if row["severity"]:
                 problems.append(_problem(row["severity"], "resources", namespace, "Pod", row["name"], row["problem"],
                                          row["message"], row["workload"]))
+    if "volumes" in sections:
+        claims = sorted(objects.get("PersistentVolumeClaim") or [], key=lambda o: (o.get("metadata") or {}).get("name") or "")
+        report["volumes"] = [dict(pvc_row(c, _age((c.get("metadata") or {}).get("creationTimestamp"), now), thresholds),
+                                  namespace=namespace) for c in claims]
+        for row in report["volumes"]:
+            if row["severity"]:
+                problems.append(_problem(row["severity"], "volume", namespace, "PersistentVolumeClaim", row["name"],
+                                         row["problem"], row["message"]))
     return report, problems
+
+
+def node_problems(nodes):
+    """The problems of a nodes report (category ``node``, no namespace)."""
+    return [_problem(row["severity"], "node", None, "Node", row["name"], row["problem"], row["message"])
+            for row in (nodes or {}).get("nodes") or [] if row["severity"]]
 
 
 def sort_problems(problems):
@@ -520,8 +522,8 @@ def sort_problems(problems):
                                            CATEGORIES.index(p["category"]), p["kind"] or "", p["name"] or ""))
 
 
-def summary(reports, problems):
-    """Totals over the namespaces, problem counts by severity and category, and the overall status."""
+def summary(reports, problems, nodes=None):
+    """Totals over the namespaces (and nodes), problem counts by severity and category, and the overall status."""
     def total(section, key):
         return sum((r.get(section) or {}).get(key, 0) for r in reports.values())
 
@@ -546,6 +548,12 @@ def summary(reports, problems):
         "hpas_not_scaling": sum(1 for h in hpas if h["scaling_active"] is False),
         "warning_events": sum(len(r.get("events") or []) for r in reports.values()),
         "pods_over_resource_threshold": total("resources", "over_threshold"),
+        "volumes": sum(len(r.get("volumes") or []) for r in reports.values()),
+        "volumes_unhealthy": sum(1 for r in reports.values() for v in r.get("volumes") or [] if v["severity"]),
+        "nodes": len((nodes or {}).get("nodes") or []),
+        "nodes_not_ready": (nodes or {}).get("not_ready", 0),
+        "nodes_with_pressure": (nodes or {}).get("with_pressure", 0),
+        "nodes_over_requests_threshold": (nodes or {}).get("over_requests_threshold", 0),
         "problems": {
             CRITICAL: sum(1 for p in problems if p["severity"] == CRITICAL),
             WARNING: sum(1 for p in problems if p["severity"] == WARNING),

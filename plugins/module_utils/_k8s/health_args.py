@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import health, logs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
 
 
@@ -23,7 +23,26 @@ RANGES = dict(K8S_RANGES, **{
     "thresholds.cpu_critical_percent": (None, None),
     "thresholds.memory_percent": (None, None),
     "thresholds.memory_critical_percent": (None, None),
+    "thresholds.node_requests_percent": (None, None),
+    "thresholds.node_requests_critical_percent": (None, None),
+    "logs.max_deployments": (1, 1000),
+    "logs.max_pods": (1, 100),
+    # At least a line; at most what a daily check should pull per container (kubectl's own default is all).
+    "logs.limit_bytes": (1024, 512 * 2 ** 20),
 })
+
+LOG_OPTIONS = {
+    "deployments": {"type": "list", "elements": "dict", "default": logs.DEFAULTS["deployments"], "options": {
+        "namespace": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True},
+    }},
+    "max_deployments": {"type": "int", "default": logs.DEFAULTS["max_deployments"]},
+    "max_pods": {"type": "int", "default": logs.DEFAULTS["max_pods"]},
+    "since": {"type": "str", "default": logs.DEFAULTS["since"]},
+    "pattern": {"type": "str", "default": logs.DEFAULTS["pattern"]},
+    "previous": {"type": "bool", "default": logs.DEFAULTS["previous"]},
+    "limit_bytes": {"type": "int", "default": logs.DEFAULTS["limit_bytes"]},
+}
 
 
 def argument_spec():
@@ -41,7 +60,11 @@ def argument_spec():
             "memory_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["memory_percent"]},
             "memory_critical_percent": {"type": "float",
                                         "default": health.DEFAULT_THRESHOLDS["memory_critical_percent"]},
+            "node_requests_percent": {"type": "float", "default": health.DEFAULT_THRESHOLDS["node_requests_percent"]},
+            "node_requests_critical_percent": {"type": "float",
+                                               "default": health.DEFAULT_THRESHOLDS["node_requests_critical_percent"]},
         }},
+        logs={"type": "dict", "default": {}, "options": LOG_OPTIONS},
         all_pods={"type": "bool", "default": False},
         events_max_age={"type": "str", "default": "1h"},
         events_limit={"type": "int", "default": 20},
@@ -65,4 +88,21 @@ def check_options(params):
     if params["events_limit"] < 1:
         raise health.HealthInputError(f"events_limit must be at least 1, not {params['events_limit']}.")
     return {"namespaces": namespaces, "sections": sections, "thresholds": health.merge_thresholds(params["thresholds"]),
-            "events_max_age": max_age}
+            "events_max_age": max_age, "logs": check_log_options(params["logs"]) if "logs" in sections else None}
+
+
+def check_log_options(given):
+    """The ``logs`` options with the pattern compiled and the window in seconds; raise HealthInputError."""
+    options = dict(logs.DEFAULTS, **{key: value for key, value in (given or {}).items() if value is not None})
+    try:
+        options["pattern"] = logs.compile_pattern(options["pattern"])
+        options["since_seconds"] = parse_interval(options["since"], "logs.since")
+    except (IntervalError, logs.LogsInputError) as exc:
+        raise health.HealthInputError(str(exc)) from None
+    if options["since_seconds"] < 1:
+        raise health.HealthInputError(f"logs.since must be at least one second, not {options['since']!r}.")
+    deployments = []
+    for item in options["deployments"] or []:
+        deployments.append({"namespace": health.check_namespace_name(item["namespace"]), "name": item["name"]})
+    options["deployments"] = deployments
+    return options
