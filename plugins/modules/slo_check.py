@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: slo_check
-short_description: Check SLOs now, with error budgets and multi-window burn rates, from Prometheus, the platform or HTTP probes
+short_description: Check SLOs and thresholds now, with error budgets and burn rates, from Prometheus, the platform or probes
 version_added: 0.1.0
 description:
   - Answers the runbooks' "check SLO compliance" as data a playbook can branch on, where Sloth and Pyrra only
@@ -23,8 +23,16 @@ description:
   - O(source=prometheus) counts events with PromQL, from a request counter and a latency histogram or from your own
     queries. O(source=endpoint) reads the event counts of the platform's C(/api/v1/health/slo) and applies these
     objectives to them. O(source=probe) sends O(probe.count) HTTP requests and judges the answers (no burn rates,
-    as a probe has no history).
-  - The task fails according to O(fail_on); RV(passed) is true when every objective is C(ok) or C(warning).
+    as a probe has no history). An objective may name its own O(objectives[].source), so one call can judge the
+    platform's SLOs and Prometheus thresholds together; the sources are read at the same time.
+  - A V(threshold) objective is a value from Prometheus (the ENT runbook's model accuracy, inference time,
+    false-positive rate, data quality and processing lag, a volume's fill level) that must stay below or above its
+    target, in every series its query returns. It has no error budget; it is C(ok) or C(breached).
+  - O(probes) probes several health endpoints at the same time and reports what each answered (RV(probes)),
+    alongside the objectives.
+  - The task fails according to O(fail_on), and when a source cannot be read (its objectives are then
+    C(inconclusive) with the reason in RV(objectives[].error), the others judged as usual); RV(passed) is true
+    when every objective is C(ok) or C(warning).
 author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
@@ -40,6 +48,7 @@ options:
       - V(prometheus) queries O(prometheus_url).
       - V(endpoint) reads O(endpoint_url), by default the C(/api/v1/health/slo) of O(platform_v2_url).
       - V(probe) sends requests to O(probe.url).
+      - The default of every objective; O(objectives[].source) overrides it.
     type: str
     choices: [prometheus, endpoint, probe]
     default: prometheus
@@ -60,15 +69,33 @@ options:
             V(latency) the time within which O(objectives[].quantile) of the requests were served.
           - A request fails when it matches the error selector (Prometheus), counts as an error at the endpoint
             (status 500 and above) or, for probes, gets no answer or a status outside O(probe.ok_status).
+          - V(threshold) is the value of O(objectives[].prometheus.value_query) (each series it returns), which
+            must not pass O(objectives[].target) in the direction of O(objectives[].bound); O(source=prometheus)
+            only.
         type: str
-        choices: [availability, error_rate, latency]
+        choices: [availability, error_rate, latency, threshold]
         default: availability
+      source:
+        description: Where this objective's events or value come from; defaults to O(source).
+        type: str
+        choices: [prometheus, endpoint, probe]
       target:
         description:
           - For V(availability), the lowest acceptable percentage (default V(99.9)).
           - For V(error_rate), the highest acceptable error percentage (default V(0.1)).
           - For V(latency), the highest acceptable latency in seconds at O(objectives[].quantile) (default V(2.0)).
+          - For V(threshold), the limit of the value (required).
         type: float
+      bound:
+        description:
+          - For V(threshold), whether O(objectives[].target) is an V(upper) bound (breached above it) or a V(lower)
+            one (breached below it, such as a model's accuracy). The target itself is within.
+        type: str
+        choices: [upper, lower]
+        default: upper
+      unit:
+        description: For V(threshold), the unit of the value, shown in the messages (such as V(s) or V(%)).
+        type: str
       quantile:
         description:
           - For V(latency), the share of requests that must be faster than O(objectives[].target), between 0 and 1.
@@ -118,6 +145,7 @@ options:
             description:
               - For V(latency), PromQL returning the latency in seconds over C(${window}), replacing the generated
                 C(histogram_quantile()). Without a bucket query too, no error budget is computed.
+              - For V(threshold), the PromQL whose value is judged; every series it returns is judged on its own.
             type: str
   window:
     description: Default SLO window of the objectives.
@@ -199,7 +227,7 @@ options:
   probe:
     description: The requests to send for O(source=probe).
     type: dict
-    suboptions:
+    suboptions: &probe_suboptions
       url:
         description: URL to request.
         type: str
@@ -236,6 +264,28 @@ options:
         description: Whether to verify the TLS certificate.
         type: bool
         default: true
+  probes:
+    description:
+      - Health endpoints to probe alongside the objectives, all at the same time; each is reported in RV(probes)
+        (answers per status code, errors, latency percentiles), whatever the objectives' sources. The daily health
+        check's service endpoints (H2) in the same call as its SLOs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      # The options of O(probe), with a name and fewer requests each.
+      <<: *probe_suboptions
+      name:
+        description: Name of the endpoint in RV(probes); defaults to the URL.
+        type: str
+      count:
+        description: Number of requests.
+        type: int
+        default: 3
+      concurrency:
+        description: Requests in flight at most at once, for this endpoint.
+        type: int
+        default: 3
 notes:
   - Counts come from C(increase()) over each window, so the first and last scrape intervals are extrapolated as
     Prometheus does; over a 30-day window that moves ratios by far less than a per mille.
@@ -287,6 +337,32 @@ EXAMPLES = r"""
     platform_v2_url: http://localhost:8001
     fail_on: never
   register: platform_slo
+
+- name: The ENT runbook's model thresholds from Prometheus, beside the platform's SLOs, and two endpoints probed
+  sre.runbooks.slo_check:
+    source: endpoint
+    platform_v2_url: http://localhost:8001
+    fail_on: never
+    objectives:
+      - {name: availability, sli: availability, target: 99.9}
+      - name: model_accuracy
+        source: prometheus
+        sli: threshold
+        bound: lower
+        target: 0.85
+        prometheus:
+          value_query: min(anomaly_detection_accuracy)
+      - name: processing_lag
+        source: prometheus
+        sli: threshold
+        target: 300
+        unit: s
+        prometheus:
+          value_query: max(data_processing_lag_seconds)
+    probes:
+      - {name: v2, url: "http://localhost:8001/api/v1/health/status"}
+      - {name: v1, url: "http://localhost:8002/api/v1/health/status"}
+  register: morning
 
 - name: Probe the V2 status endpoint 50 times, 5 at a time
   sre.runbooks.slo_check:
@@ -357,13 +433,17 @@ objectives:
       type: float
       returned: for latency objectives
     unit:
-      description: Unit of RV(objectives[].actual) and RV(objectives[].target), C(percent) or C(seconds).
+      description:
+        - Unit of RV(objectives[].actual) and RV(objectives[].target), C(percent) or C(seconds); for a threshold the
+          O(objectives[].unit) given, or null.
       type: str
     window:
       description: SLO window.
       type: str
     actual:
-      description: Measured SLI over the window (availability or error percentage, latency in seconds); null without data.
+      description:
+        - Measured SLI over the window (availability or error percentage, latency in seconds); for a threshold the
+          worst value among its series; null without data.
       type: float
     status:
       description: C(ok), C(warning), C(breached) or C(inconclusive).
@@ -400,6 +480,31 @@ objectives:
       type: list
       elements: str
       sample: ["page:1h/5m"]
+    source:
+      description: Where the objective was measured.
+      type: str
+      sample: prometheus
+    error:
+      description: Why its source could not be read (the objective is then C(inconclusive)).
+      type: str
+      returned: when its source failed
+    bound:
+      description: Whether the target of a V(threshold) objective is an C(upper) or a C(lower) bound.
+      type: str
+      returned: for threshold objectives
+    series_count:
+      description: Series the query of a V(threshold) objective returned (NaN values left out).
+      type: int
+      returned: for threshold objectives
+    breaching:
+      description: Series past the target.
+      type: int
+      returned: for threshold objectives
+    series:
+      description: The series, worst first (at most 50), each with C(labels), C(value) and C(breached).
+      type: list
+      elements: dict
+      returned: for threshold objectives
 probe:
   description: What the probes saw.
   returned: when O(source=probe)
@@ -429,6 +534,14 @@ probe:
     duration_seconds:
       description: Wall time of the whole probe.
       type: float
+probes:
+  description: What each endpoint of O(probes) answered, in order; the keys of RV(probe) and C(name).
+  returned: when O(probes) is set
+  type: list
+  elements: dict
+  sample:
+    - {name: v2, url: "http://localhost:8001/api/v1/health/status", count: 3, errors: 0, status_codes: {"200": 3},
+       latency_p50: 0.0021, latency_p95: 0.0034, latency_p99: 0.0035, concurrency: 3, duration_seconds: 0.004}
 """
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule

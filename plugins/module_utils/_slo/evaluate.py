@@ -23,6 +23,10 @@ Vocabulary (Google SRE Workbook, chapter "Alerting on SLOs"):
   the SLO period, 14.4 spends 2 % of a 30-day budget in one hour.
 * A multi-window alert fires when the burn rate over both its long and its short window
   exceeds its factor.
+
+A *threshold* objective has no events and no budget: the value of a query (model accuracy,
+inference time, a volume's fill level) must stay below (``bound: upper``) or above
+(``bound: lower``) its target, in every series the query returns.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ import math
 from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, finite_number
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 
-SLI_KINDS = ("availability", "error_rate", "latency")
+SLI_KINDS = ("availability", "error_rate", "latency", "threshold")
+BOUNDS = ("upper", "lower")
+# Series a threshold objective lists in its result, the worst first.
+MAX_SERIES = 50
 STATUSES = ("ok", "warning", "inconclusive", "breached")
 NO_DATA_POLICIES = ("fail", "pass", "inconclusive")
 FAIL_ON = ("breached", "warning", "never")
@@ -95,7 +102,12 @@ def normalize_objective(raw, defaults=None):
     if sli not in SLI_KINDS:
         raise SloError(f"Objective {name!r}: unknown sli {sli!r} (use one of {', '.join(SLI_KINDS)}).")
     target = raw.get("target")
+    if target is None and sli == "threshold":
+        raise SloError(f"Objective {name!r}: a threshold objective needs a target, the limit of its value.")
     target = DEFAULT_TARGETS[sli] if target is None else _finite(target, f"Objective {name!r}: target")
+    bound = raw.get("bound") or "upper"
+    if bound not in BOUNDS:
+        raise SloError(f"Objective {name!r}: unknown bound {bound!r} (use one of {', '.join(BOUNDS)}).")
     quantile = raw.get("quantile")
     quantile = DEFAULT_QUANTILE if quantile is None else _finite(quantile, f"Objective {name!r}: quantile")
     if sli == "availability" and not 0 < target < 100:
@@ -124,9 +136,11 @@ def normalize_objective(raw, defaults=None):
         "quantile": quantile if sli == "latency" else None,
         "window": window,
         "window_seconds": seconds(window, what=f"window of objective {name!r}"),
-        "allowed_bad_ratio": allowed_bad_ratio(sli, target, quantile),
+        "allowed_bad_ratio": None if sli == "threshold" else allowed_bad_ratio(sli, target, quantile),
         "min_samples": int(min_samples),
         "no_data": no_data,
+        "bound": bound if sli == "threshold" else None,
+        "unit": raw.get("unit") if sli == "threshold" else None,
     }
 
 
@@ -291,8 +305,11 @@ def evaluate_objective(objective, windows, alerts, budget_warning=DEFAULT_BUDGET
     ``windows`` maps a window label ('30d', '1h', ...) to ``{"total": n, "bad": m}`` event
     counts, and for the SLO window optionally ``"value"``: the measured SLI (latency in
     seconds at the objective's quantile). A source that cannot count a window leaves it out.
-    ``alerts`` comes from :func:`alert_windows` (empty for probes: one sample has no history).
+    ``alerts`` comes from :func:`alert_windows` (empty for probes: one sample has no history). A
+    threshold objective's window holds ``"series"`` instead (see :func:`evaluate_threshold`).
     """
+    if objective["sli"] == "threshold":
+        return evaluate_threshold(objective, (windows.get(objective["window"]) or {}).get("series") or [])
     allowed = objective["allowed_bad_ratio"]
     main = windows.get(objective["window"]) or {}
     total, bad = main.get("total"), main.get("bad")
@@ -354,6 +371,57 @@ def evaluate_objective(objective, windows, alerts, budget_warning=DEFAULT_BUDGET
         status = "ok"
     result["status"] = status
     result["message"] = _message(objective, status, detail, remaining, result["alerts_firing"])
+    return result
+
+
+def _labels_text(labels):
+    return ", ".join(f"{key}={value}" for key, value in sorted((labels or {}).items()) if key != "__name__") or "{}"
+
+
+def _past(value, target, upper):
+    """Whether ``value`` lies beyond the target on the wrong side (equal to it is within)."""
+    return value > target if upper else value < target
+
+
+def evaluate_threshold(objective, series):
+    """The verdict for a threshold objective over the series its query returned (each ``{"labels", "value"}``).
+
+    Breached when any series lies past the target (above an upper bound, below a lower one); the
+    series are listed worst first (at most MAX_SERIES) and ``actual`` is the worst value. NaN and
+    infinite values are no data. No series at all follows the objective's ``no_data`` policy.
+    """
+    upper = objective["bound"] == "upper"
+    target, unit = objective["target"], objective.get("unit") or ""
+    rows = [{"labels": dict(item.get("labels") or {}), "value": item["value"]} for item in series
+            if item.get("value") is not None and math.isfinite(item["value"])]
+    rows.sort(key=lambda row: (-row["value"] if upper else row["value"], _labels_text(row["labels"])))
+    breaching = [row for row in rows if _past(row["value"], target, upper)]
+    result = {
+        "name": objective["name"], "sli": "threshold", "target": target, "bound": objective["bound"], "unit": unit or None,
+        "window": objective["window"], "actual": _round(rows[0]["value"]) if rows else None,
+        "events": {"total": None, "bad": None}, "error_ratio": None, "min_samples": objective["min_samples"],
+        "no_data": not rows, "series_count": len(rows), "breaching": len(breaching),
+        "series": [dict(row, value=_round(row["value"]), breached=_past(row["value"], target, upper))
+                   for row in rows[:MAX_SERIES]],
+        "burn_rates": [], "alerts_firing": [],
+        "error_budget": {"allowed_ratio": None, "consumed": None, "remaining": None, "remaining_percent": None,
+                         "allowed_bad_events": None, "bad_events": None, "exhaustion_hours": None},
+    }
+    side = "above" if upper else "below"
+    if not rows:
+        policy = objective["no_data"]
+        result["status"] = {"fail": "breached", "pass": "ok", "inconclusive": "inconclusive"}[policy]
+        result["message"] = f"{objective['name']}: no data for its query (no_data={policy})."
+        return result
+    worst = rows[0]
+    result["status"] = "breached" if breaching else "ok"
+    if len(rows) == 1:
+        sign = (">" if upper else "<") if breaching else ("<=" if upper else ">=")
+        detail = f"{worst['value']:g}{unit} {sign} {target:g}{unit}"
+    else:
+        detail = (f"{len(breaching)} of {len(rows)} series {side} {target:g}{unit}, worst {worst['value']:g}{unit} "
+                  f"at {_labels_text(worst['labels'])}")
+    result["message"] = f"{objective['name']}: {detail} ({objective['bound']} bound) ({result['status']})."
     return result
 
 

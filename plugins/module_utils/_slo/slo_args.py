@@ -24,10 +24,15 @@ DEFAULT_OBJECTIVES = [
 
 NO_DATA_CHOICES = ["fail", "pass", "inconclusive"]
 
+SOURCE_CHOICES = ["prometheus", "endpoint", "probe"]
+
 OBJECTIVE_OPTIONS = {
     "name": {"type": "str", "required": True},
-    "sli": {"type": "str", "choices": ["availability", "error_rate", "latency"], "default": "availability"},
+    "sli": {"type": "str", "choices": ["availability", "error_rate", "latency", "threshold"], "default": "availability"},
+    "source": {"type": "str", "choices": SOURCE_CHOICES},
     "target": {"type": "float"},
+    "bound": {"type": "str", "choices": ["upper", "lower"], "default": "upper"},
+    "unit": {"type": "str"},
     "quantile": {"type": "float"},
     "window": {"type": "str"},
     "min_samples": {"type": "int"},
@@ -61,6 +66,9 @@ PROBE_OPTIONS = {
     "headers": {"type": "dict", "default": {}, "no_log": True},  # Authorization headers carry tokens
     "validate_certs": {"type": "bool", "default": True},
 }
+# The endpoints of ``probes``: a probe each, with a name for the report.
+PROBES_OPTIONS = dict(PROBE_OPTIONS, name={"type": "str"}, count={"type": "int", "default": 3},
+                      concurrency={"type": "int", "default": 3})
 
 
 # Bounds on numbers (RunbookModule ranges): NaN, infinity and runaway counts are refused in one sentence.
@@ -77,6 +85,9 @@ RANGES = dict(
         "probe.count": (1, 10000),
         "probe.concurrency": (1, 64),
         "probe.timeout": (0.001, 300),
+        "probes.count": (1, 10000),
+        "probes.concurrency": (1, 64),
+        "probes.timeout": (0.001, 300),
     },
 )
 
@@ -85,7 +96,7 @@ def argument_spec():
     return merge_argspecs(
         PROMETHEUS_COMMON_ARGS,
         PLATFORM_COMMON_ARGS,
-        source={"type": "str", "choices": ["prometheus", "endpoint", "probe"], "default": "prometheus"},
+        source={"type": "str", "choices": SOURCE_CHOICES, "default": "prometheus"},
         objectives={"type": "list", "elements": "dict", "options": OBJECTIVE_OPTIONS},
         window={"type": "str", "default": "30d"},
         min_samples={"type": "int", "default": 1},
@@ -100,6 +111,7 @@ def argument_spec():
         evaluation_time={"type": "str"},
         endpoint_url={"type": "str"},
         probe={"type": "dict", "options": PROBE_OPTIONS},
+        probes={"type": "list", "elements": "dict", "default": [], "options": PROBES_OPTIONS},
     )
 
 
@@ -118,11 +130,28 @@ def prepare_objectives(params):
     prepared = []
     for raw in raw_objectives:
         objective = normalize_objective(raw, defaults)
-        # A probe has no history to compute burn rates over.
-        alerts = [] if params["source"] == "probe" else alert_windows(objective["window_seconds"], params["burn_rate_alerts"])
+        objective["source"] = raw.get("source") or params["source"]
+        check_source(objective, raw, params)
+        # A probe has no history to compute burn rates over, a threshold no budget to burn.
+        alerts = ([] if objective["source"] == "probe" or objective["sli"] == "threshold"
+                  else alert_windows(objective["window_seconds"], params["burn_rate_alerts"]))
         prepared.append((raw, objective, alerts))
-    if params["source"] == "probe":
-        probe = params["probe"]
-        if probe["count"] < 1 or probe["concurrency"] < 1:
-            raise SloError("probe.count and probe.concurrency must be at least 1.")
+    probes = ([params["probe"]] if any(o["source"] == "probe" for _r, o, _a in prepared) else []) + params["probes"]
+    if any(probe["count"] < 1 or probe["concurrency"] < 1 for probe in probes):
+        raise SloError("probe.count and probe.concurrency must be at least 1.")
     return prepared
+
+
+def check_source(objective, raw, params):
+    """SloError when an objective asks its source for what it cannot give."""
+    name = objective["name"]
+    if objective["source"] == "probe" and not params["probe"]:
+        raise SloError(f"Objective {name!r} is measured by probes (source=probe), which need the probe option.")
+    if objective["sli"] != "threshold":
+        return
+    if objective["source"] != "prometheus":
+        raise SloError(f"Objective {name!r}: a threshold objective reads a Prometheus query; set its source to "
+                       "prometheus.")
+    if not ((raw.get("prometheus") or {}).get("value_query") or "").strip():
+        raise SloError(f"Objective {name!r}: a threshold objective needs prometheus.value_query, the query whose "
+                       "value must stay within the target.")

@@ -6,11 +6,15 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""slo_check once its options are parsed: count events with the chosen source, judge, exit."""
+"""slo_check once its options are parsed: count events with each objective's source, judge, exit.
+
+The sources an objective list uses, and the endpoints of ``probes``, are read at the same time.
+"""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import (
@@ -27,9 +31,54 @@ from ansible_collections.sre.runbooks.plugins.module_utils._slo.sources import (
     ProbeSource,
     PrometheusSource,
     SourceError,
+    run_probes,
 )
 
 SOURCES = {"prometheus": PrometheusSource, "endpoint": EndpointSource, "probe": ProbeSource}
+
+
+def measure(params, at, prepared):
+    """(objective results in the order given, queries, extra result keys, error sentences).
+
+    The objectives of each source, and the endpoints of ``probes``, are measured at the same time. A
+    source that fails leaves its objectives inconclusive with its sentence as ``error``; the others
+    are judged all the same.
+    """
+    groups = {}
+    for index, triple in enumerate(prepared):
+        groups.setdefault(triple[1]["source"], []).append((index, triple))
+    results, errors, extra, queries = [None] * len(prepared), [], {}, 0
+    sources = {name: SOURCES[name](params, at) for name in groups}
+    with ThreadPoolExecutor(max_workers=len(groups) + 1) as pool:
+        probes = pool.submit(run_probes, params["probes"])
+        futures = {name: pool.submit(sources[name].measure, [triple for _index, triple in members])
+                   for name, members in groups.items()}
+        for name, members in groups.items():
+            try:
+                measured = futures[name].result()
+            except (PrometheusError, SourceError, SloError) as exc:
+                errors.append(str(exc))
+                measured = None
+            for position, (index, (_raw, objective, _alerts)) in enumerate(members):
+                if measured is None:
+                    results[index] = source_failed(objective, errors[-1], params["budget_warning"])
+                else:
+                    objective, counts, alerts = measured[position]
+                    results[index] = evaluate_objective(objective, counts, alerts, params["budget_warning"])
+                results[index]["source"] = name
+            queries += sources[name].queries
+            extra.update(sources[name].extra)
+        if params["probes"]:
+            extra["probes"] = probes.result()
+            queries += sum(report["count"] for report in extra["probes"])
+    return results, queries, extra, errors
+
+
+def source_failed(objective, error, budget_warning):
+    """An objective whose source could not be read: inconclusive, whatever its no_data policy, with the reason."""
+    result = evaluate_objective(dict(objective, no_data="inconclusive"), {}, [], budget_warning)
+    result.update(status="inconclusive", message=f"{objective['name']}: {error}", error=error)
+    return result
 
 
 def run_module(module):
@@ -37,22 +86,20 @@ def run_module(module):
     p = module.params
     try:
         prepared = prepare_objectives(p)
-        at = parse_time(p["evaluation_time"]) if p["source"] == "prometheus" else None
+        at = parse_time(p["evaluation_time"])
     except (SloError, PrometheusError) as exc:
         module.fail_json(msg=str(exc))
-    if p["evaluation_time"] and p["source"] != "prometheus":
+    if p["evaluation_time"] and not any(o["source"] == "prometheus" for _raw, o, _alerts in prepared):
         module.warn(f"evaluation_time only applies to source=prometheus; source={p['source']} measures now.")
+        at = None
     result = {"changed": False, "source": p["source"], "evaluated_at": _iso(time.time() if at is None else at),
               "queries": 0}
-    source = SOURCES[p["source"]](p, at)
-    try:
-        objectives = [evaluate_objective(objective, counts, alerts, p["budget_warning"])
-                      for objective, counts, alerts in source.measure(prepared)]
-    except (PrometheusError, SourceError, SloError) as exc:
-        module.fail_json(msg=str(exc), **result)
-    result.update(queries=source.queries, **source.extra)
+    objectives, queries, extra, errors = measure(p, at, prepared)
+    result.update(queries=queries, **extra)
     failing = should_fail(objectives, p["fail_on"])
     result.update(verdict(objectives, failing))
+    if errors:
+        module.fail_json(msg=" ".join(errors), **result)
     if failing:
         module.fail_json(msg="SLO check failed: " + " ".join(o["message"] for o in failing), **result)
     result["msg"] = " ".join(o["message"] for o in objectives)

@@ -9,6 +9,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import 
     alert_windows,
     allowed_bad_ratio,
     evaluate_objective,
+    evaluate_threshold,
     histogram_quantile,
     histogram_share_above,
     normalize_objective,
@@ -275,3 +276,59 @@ def test_an_infinite_event_count_is_no_usable_data():
     result = evaluate_objective(o, {"30d": {"total": math.inf, "bad": math.inf}}, [])
     assert result["status"] == "inconclusive" and result["no_data"] is True
     assert result["message"] == "o: no usable data (the event count is inf) in the last 30d (no_data=inconclusive)."
+
+
+def _threshold(**raw):
+    return normalize_objective(dict({"name": "t", "sli": "threshold", "target": 0.85}, **raw))
+
+
+def _series(*values, label="model"):
+    return [{"labels": {label: f"m{i}"}, "value": value} for i, value in enumerate(values)]
+
+
+@pytest.mark.parametrize(("bound", "values", "status", "actual", "breaching"), [
+    ("lower", [0.9, 0.95], "ok", 0.9, 0),
+    ("lower", [0.9, 0.8, 0.84], "breached", 0.8, 2),
+    ("lower", [0.85], "ok", 0.85, 0),  # the target itself is within
+    ("upper", [0.5, 0.86], "breached", 0.86, 1),
+    ("upper", [0.5, float("nan"), 0.7], "ok", 0.7, 0),
+])
+def test_threshold_objectives_judge_every_series(bound, values, status, actual, breaching):
+    result = evaluate_threshold(_threshold(bound=bound), _series(*values))
+    assert (result["status"], result["actual"], result["breaching"]) == (status, actual, breaching)
+    worst = result["series"][0]["value"]
+    assert worst == actual and result["series_count"] == len([v for v in values if not math.isnan(v)])
+    assert result["burn_rates"] == [] and result["error_budget"]["remaining"] is None
+
+
+def test_threshold_messages():
+    one = evaluate_threshold(_threshold(bound="lower"), _series(0.8))
+    assert one["message"] == "t: 0.8 < 0.85 (lower bound) (breached)."
+    lag = normalize_objective({"name": "lag", "sli": "threshold", "target": 300, "unit": "s"})
+    assert evaluate_threshold(lag, _series(120))["message"] == "lag: 120s <= 300s (upper bound) (ok)."
+    many = evaluate_threshold(_threshold(bound="upper", target=85), _series(91.25, 40, 88, label="pvc"))
+    assert many["message"] == "t: 2 of 3 series above 85, worst 91.25 at pvc=m0 (upper bound) (breached)."
+    assert [row["breached"] for row in many["series"]] == [True, True, False]
+
+
+@pytest.mark.parametrize(("policy", "status"), [("inconclusive", "inconclusive"), ("fail", "breached"), ("pass", "ok")])
+def test_threshold_without_series_follows_no_data(policy, status):
+    result = evaluate_threshold(_threshold(no_data=policy), [])
+    assert (result["status"], result["no_data"], result["actual"]) == (status, True, None)
+    assert result["message"] == f"t: no data for its query (no_data={policy})."
+
+
+def test_threshold_series_are_capped_worst_first():
+    result = evaluate_threshold(_threshold(target=10), _series(*range(80)))
+    assert len(result["series"]) == 50 and result["series"][0]["value"] == 79 and result["series_count"] == 80
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"name": "t", "sli": "threshold"}, "Objective 't': a threshold objective needs a target, the limit of its value."),
+    ({"name": "t", "sli": "threshold", "target": 1, "bound": "middle"},
+     "Objective 't': unknown bound 'middle' (use one of upper, lower)."),
+])
+def test_invalid_threshold_objectives(raw, message):
+    with pytest.raises(SloError) as caught:
+        normalize_objective(raw)
+    assert str(caught.value) == message

@@ -18,7 +18,7 @@ PARAMS = {
     "budget_warning": 0.25, "burn_rate_alerts": None, "requests_metric": "req_total", "latency_metric": "lat_seconds",
     "selector": "", "error_selector": 'code=~"5.."', "endpoint_url": None, "platform_v2_url": "http://v2:8001",
     "platform_timeout": 5.0, "platform_validate_certs": True, "platform_ca_path": None, "platform_token": None,
-    "prometheus_url": "http://prom:9090", "probe": None,
+    "prometheus_url": "http://prom:9090", "probe": None, "probes": [],
 }
 
 

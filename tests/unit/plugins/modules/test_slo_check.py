@@ -180,3 +180,93 @@ def test_evaluation_time_is_prometheus_only(monkeypatch):
     monkeypatch.setattr(sources, "exchange", lambda *a, **k: Response(200, json.dumps(SLO_PAYLOAD).encode(), {}, 0.0))
     run({"source": "endpoint", "evaluation_time": "1700000000"})
     assert "evaluation_time only applies to source=prometheus; source=endpoint measures now." in get_warning_messages()
+
+
+ENT_SERIES = {
+    "min(anomaly_detection_accuracy)": [{"metric": {}, "value": 0.82}],
+    "max(data_processing_lag_seconds)": [{"metric": {}, "value": 120.0}],
+    "100 * kubelet_volume_stats_used_bytes / kubelet_volume_stats_capacity_bytes": [
+        {"metric": {"namespace": "db", "persistentvolumeclaim": "data"}, "value": 91.5},
+        {"metric": {"namespace": "db", "persistentvolumeclaim": "wal"}, "value": 20.0}],
+}
+THRESHOLDS = [
+    {"name": "accuracy", "sli": "threshold", "target": 0.85, "bound": "lower",
+     "prometheus": {"value_query": "min(anomaly_detection_accuracy)"}},
+    {"name": "lag", "sli": "threshold", "target": 300, "unit": "s",
+     "prometheus": {"value_query": "max(data_processing_lag_seconds)"}},
+    {"name": "volumes", "sli": "threshold", "target": 85, "unit": "%",
+     "prometheus": {"value_query": "100 * kubelet_volume_stats_used_bytes / kubelet_volume_stats_capacity_bytes"}},
+]
+
+
+@pytest.fixture
+def ent_prometheus(monkeypatch):
+    seen = []
+
+    def query(self, expr, at=None):
+        self.queries += 1
+        seen.append(expr)
+        return ENT_SERIES.get(expr, [])
+
+    monkeypatch.setattr(PrometheusClient, "query", query)
+    return seen
+
+
+def test_threshold_objectives_from_prometheus(ent_prometheus):
+    result = run({"objectives": THRESHOLDS, "fail_on": "never"})
+    accuracy, lag, volumes = result["objectives"]
+    assert (accuracy["status"], accuracy["actual"], accuracy["bound"]) == ("breached", 0.82, "lower")
+    assert (lag["status"], lag["actual"], lag["unit"]) == ("ok", 120.0, "s")
+    assert volumes["status"] == "breached" and volumes["breaching"] == 1
+    assert volumes["series"][0] == {"labels": {"namespace": "db", "persistentvolumeclaim": "data"}, "value": 91.5,
+                                    "breached": True}
+    assert {o["source"] for o in result["objectives"]} == {"prometheus"}
+    assert result["queries"] == 3 and result["status"] == "breached"
+    assert result["msg"].startswith("accuracy: 0.82 < 0.85 (lower bound) (breached).")
+
+
+@pytest.mark.parametrize(("objective", "message"), [
+    ({"name": "t", "sli": "threshold", "target": 1}, "Objective 't': a threshold objective needs prometheus.value_query"),
+    ({"name": "t", "sli": "threshold", "target": 1, "source": "endpoint", "prometheus": {"value_query": "up"}},
+     "Objective 't': a threshold objective reads a Prometheus query; set its source to prometheus."),
+    ({"name": "p", "source": "probe"}, "Objective 'p' is measured by probes (source=probe), which need the probe option."),
+])
+def test_objectives_their_source_cannot_serve_are_refused(ent_prometheus, objective, message):
+    result = run({"objectives": [objective]})
+    assert result["failed"] and result["msg"].startswith(message)
+    assert ent_prometheus == []
+
+
+def test_mixed_sources_and_probes_in_one_call(monkeypatch, ent_prometheus):
+    def fake(method, url, **kwargs):
+        if "/slo" in url:
+            return Response(200, json.dumps(SLO_PAYLOAD).encode(), {}, 0.0)
+        if "down" in url:
+            raise TransportError("connection refused")
+        return Response(200, b"{}", {}, 0.002)
+    monkeypatch.setattr(sources, "exchange", fake)
+    result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001", "fail_on": "never",
+                  "objectives": [{"name": "availability"}, dict(THRESHOLDS[0], source="prometheus")],
+                  "probes": [{"name": "v2", "url": "http://v2:8001/health"}, {"url": "http://down:1/health", "count": 2}]})
+    assert [(o["name"], o["source"]) for o in result["objectives"]] == [("availability", "endpoint"),
+                                                                     ("accuracy", "prometheus")]
+    assert result["objectives"][1]["status"] == "breached"
+    v2, down = result["probes"]
+    assert (v2["name"], v2["count"], v2["errors"], v2["status_codes"]) == ("v2", 3, 0, {"200": 3})
+    assert (down["name"], down["count"], down["errors"], down["status_codes"]) == (
+        "http://down:1/health", 2, 2, {"error": 2})
+    # One SLO endpoint request, one query, five probe requests.
+    assert result["queries"] == 1 + 1 + 5
+
+
+def test_a_failing_source_leaves_its_objectives_inconclusive_and_the_rest_judged(monkeypatch, ent_prometheus):
+    monkeypatch.setattr(sources, "exchange", lambda *a, **k: (_ for _ in ()).throw(TransportError("connection refused")))
+    result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001", "fail_on": "never",
+                  "objectives": [{"name": "availability", "no_data": "fail"}, dict(THRESHOLDS[1], source="prometheus")]})
+    assert result["failed"]
+    assert result["msg"] == "Cannot reach the platform SLO endpoint at http://v2:8001: connection refused."
+    availability, lag = result["objectives"]
+    assert (availability["status"], availability["error"]) == ("inconclusive", result["msg"])
+    assert availability["message"] == "availability: " + result["msg"]
+    assert lag["status"] == "ok" and "error" not in lag
+    assert result["status"] == "inconclusive"
