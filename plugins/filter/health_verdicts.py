@@ -17,9 +17,12 @@ from ansible_collections.sre.runbooks.plugins.module_utils._health.entries impor
 from ansible_collections.sre.runbooks.plugins.module_utils._health.kubernetes import (
     hpa_verdict, pods_verdict, resources_verdict)
 from ansible_collections.sre.runbooks.plugins.module_utils._health.logs import logs_verdict
+from ansible_collections.sre.runbooks.plugins.module_utils._health.nodes import nodes_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.postgres import postgres_verdict
-from ansible_collections.sre.runbooks.plugins.module_utils._health.redis import redis_verdict
+from ansible_collections.sre.runbooks.plugins.module_utils._health.redis import cache_verdict, redis_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.slo import slo_verdict
+from ansible_collections.sre.runbooks.plugins.module_utils._health.thresholds import thresholds_verdict
+from ansible_collections.sre.runbooks.plugins.module_utils._health.volumes import volumes_verdict
 
 
 class FilterModule:
@@ -36,5 +39,9 @@ class FilterModule:
             "health_postgres_verdict": postgres_verdict,
             "health_redis_verdict": redis_verdict,
             "health_backups_verdict": backups_verdict,
+            "health_nodes_verdict": nodes_verdict,
+            "health_volumes_verdict": volumes_verdict,
+            "health_redis_cache_verdict": cache_verdict,
+            "health_model_verdict": thresholds_verdict,
             "health_overall_verdict": overall,
         }

@@ -6,10 +6,11 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""health_check's verdict on the service health endpoints (H2), from slo_check's probe results.
+"""health_check's verdict on the service health endpoints (H2), from the ``probes`` of one slo_check result.
 
-Each result is one loop item of the registered probe task: ``probe`` (status codes, errors, latency
-percentiles) when slo_check ran, else ``msg``. ``health_check_item`` is the endpoint as configured.
+slo_check probes every configured endpoint at once and reports each in ``probes`` (status codes,
+errors, latency percentiles), in the order configured; without ``probes`` (the task failed before
+probing) its ``msg`` says why. The endpoints as configured carry the per-endpoint latency limits.
 """
 
 from __future__ import annotations
@@ -31,27 +32,30 @@ def _probe_summary(probe, sent, limit):
     return summary
 
 
-def endpoint_row(result, latency_warning):
-    """One endpoint's row: critical when no request was answered, a warning on errors or a slow median."""
-    endpoint = result["health_check_item"]
-    probe = result.get("probe", {})
+def endpoint_row(endpoint, probe, msg, latency_warning):
+    """One endpoint's row: critical when it was not probed or no request was answered, a warning on errors or a
+    slow median. ``probe`` is its report in slo_check's ``probes`` (None when it was not probed, ``msg`` says why)."""
     # Requests sent: the answers per status code, plus `error` for the unanswered ones.
-    sent = sum(probe.get("status_codes", {}).values())
+    sent = sum((probe or {}).get("status_codes", {}).values())
     limit = float(endpoint.get("latency_warning_seconds", latency_warning))
-    if "probe" not in result or probe["errors"] == sent:
+    if probe is None or probe["errors"] == sent:
         status = CRITICAL
     else:
         status = WARNING if probe["errors"] > 0 or (probe.get("latency_p50") or 0) > limit else OK
-    summary = _probe_summary(probe, sent, limit) if "probe" in result else result.get("msg", "the probe failed")
+    summary = _probe_summary(probe, sent, limit) if probe is not None else (msg or "the probe failed")
+    probe = probe or {}
     return {"name": endpoint["name"] if "name" in endpoint else endpoint["url"], "url": endpoint["url"],
             "requests": sent, "errors": probe.get("errors"), "status_codes": probe.get("status_codes", {}),
             "latency_seconds": probe.get("latency_p50"), "latency_max_seconds": probe.get("latency_p99"),
             "status": status, "summary": summary}
 
 
-def endpoints_verdict(probe_results, latency_warning):
+def endpoints_verdict(slo, endpoints, latency_warning):
     """H2: the worst endpoint row; unavailable when no endpoint is configured."""
-    rows = [endpoint_row(result, latency_warning) for result in probe_results]
+    probes = slo.get("probes")
+    reports = probes if isinstance(probes, list) and len(probes) == len(endpoints) else [None] * len(endpoints)
+    rows = [endpoint_row(endpoint, report, slo.get("msg"), latency_warning)
+            for endpoint, report in zip(endpoints, reports)]
     if not rows:
         return entry("H2", "endpoints", "Service health endpoints", UNAVAILABLE,
                      "no health endpoints configured (health_check_endpoints)", {"endpoints": rows})

@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.sre.runbooks.plugins.filter.health_verdicts import FilterModule
-from ansible_collections.sre.runbooks.plugins.module_utils._health import entries, kubernetes
+from ansible_collections.sre.runbooks.plugins.module_utils._health import (
+    entries, kubernetes, nodes, redis, thresholds, volumes)
 
 FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
 
@@ -25,3 +26,7 @@ def test_filters_are_the_pure_functions():
     filters = FilterModule().filters()
     assert filters["health_pods_verdict"] is kubernetes.pods_verdict
     assert filters["health_overall_verdict"] is entries.overall
+    assert filters["health_nodes_verdict"] is nodes.nodes_verdict
+    assert filters["health_volumes_verdict"] is volumes.volumes_verdict
+    assert filters["health_redis_cache_verdict"] is redis.cache_verdict
+    assert filters["health_model_verdict"] is thresholds.thresholds_verdict

@@ -1,76 +1,46 @@
-"""health_check's logs verdict (H7) on kubernetes.core.k8s_log loop results."""
+"""health_check's logs verdict (H7) on the logs section of one k8s_health_info result."""
 
 from __future__ import annotations
 
-import pytest
-
-from ansible_collections.sre.runbooks.plugins.module_utils._health.logs import (
-    api_message, log_row, logs_verdict, truncate)
-
-K8S = {"summary": {}, "namespaces": {}}
+from ansible_collections.sre.runbooks.plugins.module_utils._health.logs import log_row, logs_verdict
 
 
-def result(name, lines=None, msg=None):
-    item = {"health_check_item": {"namespace": "ai", "name": name}}
-    if lines is not None:
-        item["log_lines"] = lines
-    if msg is not None:
-        item["msg"] = msg
-    return item
+def deployment(name, lines=0, errors=0, previous_errors=0, status="read", reason=None):
+    return {"namespace": "ai", "name": name, "pods": ["p1", "p2"], "logs_read": 2 if status == "read" else 0,
+            "lines": lines, "error_lines": errors, "previous_lines": previous_errors, "previous_error_lines": previous_errors,
+            "last_errors": ["p1/app: ERROR db"] if errors else [], "truncated": False, "status": status, "reason": reason}
 
 
-def verdict(results, k8s=None, listed=(), threshold=0):
-    return logs_verdict(results, K8S if k8s is None else k8s, list(listed), "error", threshold, 24)
+def k8s(*rows):
+    return {"summary": {}, "namespaces": {}, "logs": {"pattern": "error", "deployments": list(rows)}}
 
 
-def test_rows_count_error_lines_in_any_case():
-    row = log_row(result("api", ["ok", "", "ERROR db", "an Error", "fine"]), "error", 1, 24)
-    assert row == {"namespace": "ai", "deployment": "api", "status": "warning", "lines": 4, "error_lines": 2,
-                   "last_errors": ["ERROR db", "an Error"], "reason": None}
-    assert log_row(result("api", ["ERROR db"]), "error", 1, 24)["status"] == "ok"
+def test_rows_count_current_and_previous_error_lines_against_the_threshold():
+    row = log_row(deployment("api", lines=4, errors=1, previous_errors=1), 1)
+    assert row == {"namespace": "ai", "deployment": "api", "status": "warning", "pods": 2, "lines": 5, "error_lines": 2,
+                   "previous_error_lines": 1, "last_errors": ["p1/app: ERROR db"], "truncated": False, "reason": None}
+    assert log_row(deployment("api", lines=4, errors=1), 1)["status"] == "ok"
 
 
-def test_row_without_lines_is_unavailable_with_the_reason():
-    assert log_row(result("api", []), "error", 0, 24)["reason"] == "no log lines in the last 24 h"
-    row = log_row(result("api", msg='Failed: {"kind":"Status","message":"pods \\"x\\" not found","reason":"NotFound"}'),
-                  "error", 0, 24)
-    assert row["status"] == "unavailable" and row["error_lines"] is None and row["reason"] == 'pods "x" not found'
-
-
-@pytest.mark.parametrize(("msg", "reason"), [
-    ("first line\nsecond", "first line"), ("", ""), (None, "no log lines returned"),
-])
-def test_api_message_without_a_status_body(msg, reason):
-    assert api_message({} if msg is None else {"msg": msg}) == reason
-
-
-def test_last_errors_keep_three_lines_cut_like_jinja_truncate():
-    long_line = "error " + "word " * 100
-    row = log_row(result("api", ["error 1", "error 2", "error 3", long_line]), "error", 0, 24)
-    assert row["last_errors"][:2] == ["error 2", "error 3"]
-    assert row["last_errors"][2] == truncate(long_line) and row["last_errors"][2].endswith("word...")
-    assert len(row["last_errors"][2]) <= 300
-    assert truncate("x" * 305) == "x" * 305  # within Jinja's leeway
+def test_row_without_logs_is_unavailable_with_the_reason():
+    row = log_row(deployment("api", status="unavailable", reason='no logs found for container "app"'), 0)
+    assert (row["status"], row["error_lines"], row["lines"], row["reason"]) == (
+        "unavailable", None, 0, 'no logs found for container "app"')
 
 
 def test_verdict_summaries():
-    entry = verdict([result("api", ["error"]), result("web", ["ok"]), result("job", [])])
+    entry = logs_verdict(k8s(deployment("api", 3, 1), deployment("web", 2), deployment("job", status="unavailable",
+                                                                                        reason="no running pod")), 0, 24)
     assert entry["status"] == "warning"
-    assert entry["summary"] == "2 of 3 Deployments had logs, 1 error lines in the last 24 h (no logs, e.g. no log lines in the last 24 h)"
-    assert verdict([result("web", ["ok"])])["summary"] == "1 of 1 Deployments had logs, 0 error lines in the last 24 h"
-    assert verdict([result("web", ["ok"])])["status"] == "ok"
-    assert verdict([])["summary"] == "no Deployments to scan"
-    assert verdict([])["status"] == "unavailable"
-    assert verdict([result("job", [])])["status"] == "unavailable"
+    assert entry["summary"] == "2 of 3 Deployments had logs, 1 error lines in the last 24 h (no logs, e.g. no running pod)"
+    assert entry["details"]["pattern"] == "error"
+    healthy = logs_verdict(k8s(deployment("web", 2)), 0, 24)
+    assert (healthy["status"], healthy["summary"]) == ("ok", "1 of 1 Deployments had logs, 0 error lines in the last 24 h")
+    empty = logs_verdict(k8s(), 0, 24)
+    assert (empty["status"], empty["summary"]) == ("unavailable", "no Deployments to scan")
+    assert logs_verdict(k8s(deployment("job", status="unavailable", reason="x")), 0, 24)["status"] == "unavailable"
 
 
-def test_unreadable_cluster_matters_only_without_a_list_of_deployments():
-    failed = {"failed": True, "msg": "timeout"}
-    assert verdict([], k8s=failed)["summary"] == "cannot read the cluster: timeout"
-    assert verdict([], k8s=failed, listed=[{"namespace": "ai", "name": "api"}])["summary"] == "no Deployments to scan"
-
-
-@pytest.mark.parametrize("line", ["short", "x" * 305, "x" * 306, "error " + "word " * 100, "a" * 296 + " bcdefghijk"])
-def test_truncate_is_jinjas(line):
-    jinja2 = pytest.importorskip("jinja2")
-    assert truncate(line) == jinja2.Environment().from_string("{{ line | truncate(300) }}").render(line=line)
+def test_unreadable_cluster_or_no_logs_section():
+    assert logs_verdict({"failed": True, "msg": "timeout"}, 0, 24)["summary"] == "cannot read the cluster: timeout"
+    assert logs_verdict({"summary": {}}, 0, 24)["summary"] == "the logs were not read"

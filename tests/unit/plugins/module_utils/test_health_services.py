@@ -8,25 +8,43 @@ from ansible_collections.sre.runbooks.plugins.module_utils._health.postgres impo
 from ansible_collections.sre.runbooks.plugins.module_utils._health.redis import redis_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.slo import slo_verdict
 
-OBJECTIVES = [{"name": "availability", "message": "availability 99.95 % (target 99.9 %)."},
-              {"name": "latency", "message": "p95 1.2 s (target 2 s)."}]
+NAMES = ["availability", "latency"]
+
+
+def objectives(status="ok", other="breached"):
+    return [{"name": "availability", "status": "ok", "message": "availability 99.95 % (target 99.9 %)."},
+            {"name": "model_accuracy", "status": other, "message": "model_accuracy: 0.8 < 0.85."},
+            {"name": "latency", "status": status, "message": "p95 1.2 s (target 2 s)."}]
 
 
 @pytest.mark.parametrize(("status", "expected"), [
     ("ok", "ok"), ("warning", "warning"), ("breached", "critical"), ("inconclusive", "unavailable")])
-def test_slo_status_in_the_reports_words(status, expected):
-    entry = slo_verdict({"status": status, "objectives": OBJECTIVES}, "endpoint")
+def test_slo_status_in_the_reports_words_over_its_own_objectives(status, expected):
+    entry = slo_verdict({"status": "breached", "objectives": objectives(status)}, "endpoint", NAMES)
     assert entry["status"] == expected
     assert entry["summary"] == "availability 99.95 % (target 99.9 %). p95 1.2 s (target 2 s)."
-    assert entry["details"] == {"source": "endpoint", "objectives": OBJECTIVES}
+    assert [o["name"] for o in entry["details"]["objectives"]] == NAMES and entry["details"]["source"] == "endpoint"
+
+
+def test_slo_inconclusive_only_is_unavailable():
+    only = [dict(o, status="inconclusive") for o in objectives()]
+    assert slo_verdict({"objectives": only}, "endpoint", NAMES)["status"] == "unavailable"
 
 
 def test_slo_without_source_or_answer():
-    skipped = slo_verdict({"skipped": True}, "none")
+    skipped = slo_verdict({"skipped": True}, "none", NAMES)
     assert (skipped["status"], skipped["summary"]) == ("unavailable", "no SLO source configured (health_check_slo_source)")
-    failed = slo_verdict({"failed": True, "msg": "HTTP 500"}, "prometheus")
+    failed = slo_verdict({"failed": True, "msg": "HTTP 500"}, "prometheus", NAMES)
     assert (failed["status"], failed["summary"]) == ("unavailable", "cannot evaluate the SLOs: HTTP 500")
     assert failed["details"] == {"source": "prometheus", "objectives": []}
+
+
+def test_slo_source_that_failed_while_others_answered():
+    errored = [dict(o, status="inconclusive", error="Cannot reach the platform SLO endpoint at http://v2: refused.")
+               if o["name"] in NAMES else o for o in objectives()]
+    entry = slo_verdict({"failed": True, "msg": "x", "objectives": errored}, "endpoint", NAMES)
+    assert (entry["status"], entry["summary"]) == (
+        "unavailable", "cannot evaluate the SLOs: Cannot reach the platform SLO endpoint at http://v2: refused.")
 
 
 def pg(total, max_connections=100, reserved=3, **row):
