@@ -55,7 +55,8 @@ options:
   objectives:
     description:
       - The objectives to check. The default is the runbooks' three SLOs, C(availability) 99.9 %, C(error_rate)
-        below 0.1 % and C(latency_p95) below 2 seconds, over O(window).
+        below 0.1 % and C(latency_p95) below 2 seconds, over O(window); with O(probes) and no objectives, none
+        (RV(status) is then C(inconclusive)).
     type: list
     elements: dict
     suboptions:

@@ -102,13 +102,25 @@ def _database_summary(row):
             f"{round(row['capacity_bytes'] / GIB, 2)} GiB ({row['used_percent']} %)")
 
 
-def volumes_verdict(slo, k8s, pg, objective_name, prometheus_url, database, pvc, warning_percent, critical_percent):
-    """H14: the fullest volume or the database's claim against the thresholds; unavailable without either."""
-    objective = next((o for o in slo.get("objectives") or [] if o.get("name") == objective_name), None)
+def broken_claims(k8s):
+    """The claims k8s_health_info found Lost (critical) or Pending for too long (warning)."""
+    return [{"namespace": ns, "name": row["name"], "status": row["severity"], "problem": row["problem"],
+             "message": row["message"]}
+            for ns, report in (k8s.get("namespaces") or {}).items() for row in report.get("volumes") or []
+            if row.get("severity")]
+
+
+def volumes_verdict(slo, k8s, pg, objective, prometheus_url, database, pvc, warning_percent, critical_percent):
+    """H14: the fullest volume, the database's claim or a broken claim; unavailable when nothing could be judged."""
+    objective = next((o for o in slo.get("objectives") or [] if o.get("name") == objective), None)
     rows = volume_rows(objective, warning_percent, critical_percent)
     pvc = pvc if (pvc or {}).get("name") else None
     db = database_row(pg, k8s, database, pvc, warning_percent, critical_percent) if pvc else None
-    status = worst_known([row["status"] for row in rows] + ([db["status"]] if db else []))
+    claims = broken_claims(k8s)
+    status = worst_known([row["status"] for row in rows + claims] + ([db["status"]] if db else []))
     summary = (f"{_volumes_summary(rows, objective, prometheus_url, warning_percent)}; "
                f"{_database_summary(db)}")
-    return entry("H14", "volumes", "Disk and volume usage", status, summary, {"volumes": rows, "database": db})
+    if claims:
+        summary += "; claims " + ", ".join(f"{c['namespace']}/{c['name']} {c['problem']}" for c in claims[:NAMED_VOLUMES])
+    return entry("H14", "volumes", "Disk and volume usage", status, summary,
+                 {"volumes": rows, "database": db, "claims": claims})

@@ -117,7 +117,8 @@ def argument_spec():
 
 def prepare_objectives(params):
     """(raw option, normalized objective, burn-rate alerts) per objective, or SloError naming the bad option."""
-    raw_objectives = params["objectives"] or DEFAULT_OBJECTIVES
+    # The runbooks' SLOs unless objectives are given, or endpoints to probe and nothing else.
+    raw_objectives = params["objectives"] or ([] if params["probes"] else DEFAULT_OBJECTIVES)
     names = [o["name"] for o in raw_objectives]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

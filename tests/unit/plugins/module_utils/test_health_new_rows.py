@@ -131,7 +131,7 @@ def test_volumes_without_any_data_are_unavailable():
     assert (entry["status"], entry["summary"]) == (
         "unavailable", "no Prometheus configured for the volume statistics; no database volume configured "
                        "(health_check_postgres_pvc)")
-    assert entry["details"] == {"volumes": [], "database": None}
+    assert entry["details"] == {"volumes": [], "database": None, "claims": []}
     errored = judge_volumes(slo={"objectives": [volume_objective(error="Cannot reach Prometheus at x: refused.")]},
                             pvc={})
     assert errored["summary"].startswith("cannot read the volume statistics: Cannot reach Prometheus at x: refused.;")
@@ -218,3 +218,14 @@ def test_worst_known():
     assert worst_known(["unavailable", "ok"]) == "ok"
     assert worst_known(["warning", "critical"]) == "critical"
     assert worst_known([]) == "unavailable"
+
+
+def test_lost_and_pending_claims_count_in_h14():
+    k8s = cluster()
+    k8s["namespaces"]["data"]["volumes"] += [
+        {"name": "old", "severity": "critical", "problem": "Lost", "message": "its volume pv-1 no longer exists"},
+        {"name": "new", "severity": "warning", "problem": "Pending", "message": "not bound to a volume after 400s"}]
+    entry = judge_volumes(k8s=k8s)
+    assert entry["status"] == "critical"
+    assert entry["summary"].endswith("; claims data/old Lost, data/new Pending")
+    assert [c["status"] for c in entry["details"]["claims"]] == ["critical", "warning"]

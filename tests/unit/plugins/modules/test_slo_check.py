@@ -270,3 +270,10 @@ def test_a_failing_source_leaves_its_objectives_inconclusive_and_the_rest_judged
     assert availability["message"] == "availability: " + result["msg"]
     assert lag["status"] == "ok" and "error" not in lag
     assert result["status"] == "inconclusive"
+
+
+def test_probes_alone_check_no_objective(monkeypatch):
+    monkeypatch.setattr(sources, "exchange", lambda *a, **k: Response(200, b"{}", {}, 0.001))
+    result = run({"probes": [{"url": "http://v2/health", "count": 2}]})
+    assert result["objectives"] == [] and result["status"] == "inconclusive" and result["passed"] is True
+    assert result["probes"][0]["count"] == 2 and result["queries"] == 2 and not result.get("failed")

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""report_files: write a run's report files on the controller in one task, each atomically.
+
+Runs in the controller's process: no module is sent anywhere, which is the point (a copy or
+template task costs a module run per file, seconds for a daily report of two files). The
+options and results are documented in plugins/modules/report_files.py.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.plugins.action import ActionBase
+
+ARGUMENT_SPEC = {
+    "dest": {"type": "path", "required": True},
+    "files": {"type": "dict", "required": True},
+    "mode": {"type": "str", "default": "0640"},
+    "directory_mode": {"type": "str", "default": "0750"},
+}
+
+
+def octal_mode(text, option):
+    """``"0640"`` as an int; AnsibleActionFail in one sentence for anything else."""
+    try:
+        value = int(str(text), 8)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0o7777:
+        raise AnsibleActionFail(f"{option} must be an octal file mode such as 0640, not {str(text)[:40]!r}.")
+    return value
+
+
+def check_name(name):
+    """A file name within ``dest``: no directory part, not empty, not . or .."""
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise AnsibleActionFail(f"files: {str(name)[:80]!r} is not a plain file name (no directory part).")
+    return name
+
+
+def read_text(path):
+    """The file's text, or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return to_text(handle.read(), errors="surrogate_or_strict")
+    except FileNotFoundError:
+        return None
+
+
+def write_atomically(path, content, mode):
+    """Write ``content`` next to ``path`` and rename it over, so a reader never sees half a report."""
+    directory = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(prefix=".report_files.", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(to_bytes(content, errors="surrogate_or_strict"))
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class ActionModule(ActionBase):
+    """Writes ``files`` ({name: text}) into ``dest`` on the controller."""
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dest = args["dest"]
+        mode = octal_mode(args["mode"], "mode")
+        directory_mode = octal_mode(args["directory_mode"], "directory_mode")
+        files = {check_name(name): "" if content is None else to_text(content) for name, content in args["files"].items()}
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            raise AnsibleActionFail(f"dest {dest} exists and is not a directory.")
+        paths = {name: os.path.join(dest, name) for name in files}
+        for path in paths.values():
+            if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+                raise AnsibleActionFail(f"files: {path} exists and is not a regular file.")
+        before = {name: read_text(path) for name, path in paths.items()}
+        changed = [name for name in files if before[name] != files[name]
+                   or (before[name] is not None and stat.S_IMODE(os.stat(paths[name]).st_mode) != mode)]
+        if changed and not self._task.check_mode:
+            try:
+                os.makedirs(dest, mode=directory_mode, exist_ok=True)
+                for name in changed:
+                    write_atomically(paths[name], files[name], mode)
+            except OSError as exc:
+                raise AnsibleActionFail(f"Cannot write the reports in {dest}: {exc.strerror or exc}.") from None
+        result.update(changed=bool(changed), dest=dest, files=[paths[name] for name in files],
+                      written=[paths[name] for name in changed])
+        if self._task.diff:
+            result["diff"] = [{"before_header": paths[name], "after_header": paths[name],
+                               "before": before[name] or "", "after": files[name]} for name in changed]
+        return result
