@@ -4,9 +4,13 @@ PostgreSQL: database ``platform`` with the EXP runbook's schemas (production,
 experiments_v1, quarantine) and an audit log, a few tables bloated by deletes so the
 weekly maintenance has something to vacuum, and the rest clean.
 Redis: ``request:*`` keys without a TTL (the PIPE runbook's leak), some with one, and
-other keys the sweep must not touch.
+other keys the sweep must not touch; lookups that hit nine times in ten (H15).
+Prometheus: the kubelet's volume statistics (one claim 91 % full) and the anomaly-detection
+service's model and data metrics (ENT runbook; the processing lag above its limit), for H14 and
+H16, valid for the next hours.
 Kubernetes (when a kubeconfig is given): the platform's namespaces, deployments, an HPA,
-a NetworkPolicy, the ENT runbook's CronJobs, and one deployment that crash-loops.
+a NetworkPolicy, the ENT runbook's CronJobs, the database's volume claim, and one deployment
+that crash-loops.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import time
+
 import psycopg2
 import redis
 from psycopg2 import sql
 
-from tests.harness.services import read_state, DEFAULT_RUN_DIR
+from tests.harness import gauges
+from tests.harness.services import DEFAULT_RUN_DIR, backfill_prometheus, read_state
 
 SCHEMAS = {
     "production": ["models", "predictions", "deployments", "api_keys"],
@@ -66,6 +73,7 @@ def seed_postgres(pg: dict, database: str = "platform") -> None:
 
 
 REDIS_KEYS = {"request:": 5000, "session:": 500, "cache:model:": 300}
+LOOKUPS = 5000
 REDIS_DB = 0
 DEMO_BUCKET = "platform-backups"  # sre_s3.bucket in inventories/local
 K8S_MANIFEST = Path(__file__).with_name("demo") / "k8s.yaml"
@@ -82,7 +90,28 @@ def seed_redis(rds: dict) -> dict:
             if prefix == "request:" and n % 10 == 0:
                 pipe.expire(f"{prefix}{n}", 86400)
     pipe.execute()
+    # The cache's traffic: nine lookups in ten find their key.
+    pipe = client.pipeline(transaction=False)
+    for n in range(LOOKUPS):
+        pipe.get(f"cache:model:{n % REDIS_KEYS['cache:model:']}" if n % 10 else f"cache:model:gone-{n}")
+    pipe.execute()
     return {"keys": sum(REDIS_KEYS.values()), "request_keys_without_ttl": REDIS_KEYS["request:"] * 9 // 10}
+
+
+# (namespace, claim, used, capacity): the database's claim (data-services/postgres-data in k8s.yaml and
+# inventories/local) and a model cache that is nearly full.
+DEMO_VOLUMES = [("data-services", "postgres-data", int(0.4 * gauges.GIB), 2 * gauges.GIB),
+                ("ai-pipeline", "model-cache", int(9.1 * gauges.GIB), 10 * gauges.GIB),
+                ("production", "uploads", int(1.2 * gauges.GIB), 5 * gauges.GIB)]
+# How long the demo metrics stay current (a benchmark's rounds run well within it).
+TELEMETRY_HOURS = 6
+
+
+def seed_prometheus(state: dict) -> None:
+    """Backfill the demo telemetry from ten minutes ago to TELEMETRY_HOURS ahead (Prometheus restarts)."""
+    now = int(time.time())
+    series = dict(gauges.volume_stats(DEMO_VOLUMES), **gauges.ENT_METRICS)
+    backfill_prometheus(state, gauges.openmetrics(series, now - 600, now + TELEMETRY_HOURS * 3600))
 
 
 def seed_s3(s3: dict, bucket: str = DEMO_BUCKET) -> None:
@@ -113,11 +142,14 @@ def main(argv: list[str]) -> int:
     print(f"demo-data: S3 bucket '{DEMO_BUCKET}' on {state['s3']['endpoint_url']}")
     keys = seed_redis(state["redis"])
     print(f"demo-data: redis db{REDIS_DB} with {keys['keys']} keys, {keys['request_keys_without_ttl']} "
-          "request:* keys without a TTL")
+          f"request:* keys without a TTL, {LOOKUPS} lookups (90 % hits)")
+    seed_prometheus(state)
+    print(f"demo-data: Prometheus with kubelet volume statistics and the ENT model metrics for {TELEMETRY_HOURS} h "
+          "(ai-pipeline/model-cache 91 % full, data_processing_lag 420 s)")
     if len(argv) >= 4:
         seed_k8s(argv[2], argv[3])
-        print("demo-data: platform namespaces, deployments, HPA, NetworkPolicy and CronJobs applied "
-              "(ai-pipeline/feature-extractor crash-loops on purpose)")
+        print("demo-data: platform namespaces, deployments, HPA, NetworkPolicy, CronJobs and the database's "
+              "volume claim applied (ai-pipeline/feature-extractor crash-loops on purpose)")
     return 0
 
 
