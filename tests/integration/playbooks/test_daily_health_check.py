@@ -104,7 +104,8 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     assert result["check_mode"] is True and result["environment"] == "local"
     assert result["status"] == "critical" and result["failed"] is True
     checks = {c["check"]: c for c in result["checks"]}
-    assert [c["id"] for c in result["checks"]] == ["H1", "H6", "H8", "H7", "H2", "H3", "H4", "H5", "H9"]
+    assert [c["id"] for c in result["checks"]] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9",
+                                                   "H13", "H14", "H15", "H16"]
     assert sorted(result["failing_checks"]) == sorted(c["id"] for c in result["checks"] if c["status"] == "critical")
 
     # H1 names exactly the crash-looping Deployment and its pod, with the reason.
@@ -124,4 +125,16 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     # No HPA in the namespace; no metrics-server and no logs in the local cluster; no backup yet.
     assert checks["hpa"]["status"] == "ok"
     assert checks["resources"]["status"] == "unavailable" and checks["logs"]["status"] == "unavailable"
+    logs = {row["deployment"]: row for row in checks["logs"]["details"]["deployments"]}
+    assert sorted(logs) == ["web", "worker"] and logs["worker"]["reason"].startswith("no logs found for container")
     assert checks["backups"]["status"] == "critical" and checks["backups"]["summary"].startswith("no backup of postgres")
+    # Every node of the cluster judged; the inventory's database claim lives in a namespace this run does not
+    # read; each of the ENT runbook's thresholds queried (test_daily_health_check_rows.py checks their figures).
+    assert [n["name"] for n in checks["nodes"]["details"]["nodes"]] == sorted(
+        n.metadata.name for n in namespace["core"].list_node().items)
+    assert checks["nodes"]["status"] != "unavailable"
+    assert checks["volumes"]["details"]["database"]["reason"] == (
+        "namespace data-services was not read (add it to health_check_namespaces)")
+    assert [t["name"] for t in checks["model"]["details"]["thresholds"]] == [
+        "model_accuracy", "inference_time", "false_positive_rate", "data_quality", "processing_lag"]
+    assert checks["redis_cache"]["details"]["lookups"] is not None
