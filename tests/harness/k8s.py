@@ -347,8 +347,14 @@ def _ready_nodes(bin_dir: Path, kubeconfig: Path) -> list[str]:
     return ready
 
 
+def _metrics_api_available(bin_dir: Path, kubeconfig: Path) -> bool:
+    result = _kubectl(bin_dir, kubeconfig, "get", "apiservice", "v1beta1.metrics.k8s.io", "--request-timeout=5s", "-o",
+                      "jsonpath={.status.conditions[?(@.type=='Available')].status}", timeout=15)
+    return result.returncode == 0 and result.stdout == "True"
+
+
 def healthy(state: dict) -> bool:
-    """The API answers /readyz and all nodes are Ready."""
+    """The API answers /readyz, all nodes are Ready and the metrics API is available."""
     try:
         bin_dir, kubeconfig = Path(state["bin_dir"]), Path(state["kubeconfig"])
         if not kubeconfig.exists():
@@ -356,7 +362,8 @@ def healthy(state: dict) -> bool:
         result = _kubectl(bin_dir, kubeconfig, "get", "--raw=/readyz", "--request-timeout=5s", timeout=15)
         if result.returncode != 0 or result.stdout.strip() != "ok":
             return False
-        return len(_ready_nodes(bin_dir, kubeconfig)) >= NODE_COUNT
+        # A cluster started before metrics-server was part of it is recreated, not reused.
+        return len(_ready_nodes(bin_dir, kubeconfig)) >= NODE_COUNT and _metrics_api_available(bin_dir, kubeconfig)
     except (KeyError, OSError, subprocess.SubprocessError, ValueError):
         return False
 
@@ -583,9 +590,8 @@ def _create(bin_dir: Path, root: Path, deadline: float, owner: str) -> Cluster:
             raise K8sError(f"cannot set the addresses of node {node}: {result.stderr.strip()}")
     # The aggregated metrics API is registered once metrics-server answers; its first figures
     # come one or two scrapes (15 s each) later, which tests that need them wait for.
-    wait_for(lambda: _kubectl(bin_dir, workdir_kubeconfig, "get", "apiservice", "v1beta1.metrics.k8s.io", "-o",
-                              "jsonpath={.status.conditions[?(@.type=='Available')].status}").stdout == "True",
-             "the metrics API (metrics-server)", timeout=remaining())
+    wait_for(lambda: _metrics_api_available(bin_dir, workdir_kubeconfig), "the metrics API (metrics-server)",
+             timeout=remaining(), interval=0.5)
     # Pods can only be created once the service-account controller made the namespace's SA.
     wait_for(lambda: _kubectl(bin_dir, workdir_kubeconfig, "get", "serviceaccount", "default",
                               "-n", "default", "-o", "name").returncode == 0,
