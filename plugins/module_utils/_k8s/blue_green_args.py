@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, http_url
+from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, http_url, plain_text
 from ansible_collections.sre.runbooks.plugins.module_utils._common.intervals import IntervalError, parse_interval
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
@@ -119,6 +119,9 @@ def _check_smoke_test(test):
             raise InputError(f"smoke test {name!r}: port is used only with path, not with url.")
     elif not str(test["path"]).startswith("/"):
         raise InputError(f"smoke test {name!r}: path must start with '/', not {test['path']!r}.")
+    for header, value in (test.get("headers") or {}).items():
+        plain_text(header, f"smoke test {name!r}: a header name")
+        plain_text(value, f"smoke test {name!r}: the header {str(header)[:40]}")
     if not test["status"]:
         raise InputError(f"smoke test {name!r}: status must list at least one HTTP status.")
     for status in test["status"]:
