@@ -372,7 +372,10 @@ message:
   description: What the task did, in a sentence or two.
   returned: always
   type: str
-  sample: "Created Deployment production/api-green with api:2.4.0; created the preview Service production/api-preview; 6 smoke test requests passed; switched Service production/api from slot blue to slot green; kept slot blue scaled until 2026-05-02T09:30:00Z."
+  sample: >-
+    Created Deployment production/api-green with api:2.4.0; created the preview Service production/api-preview;
+    6 smoke test requests passed; switched Service production/api from slot blue to slot green;
+    kept slot blue scaled until 2026-05-02T09:30:00Z.
 """
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule

@@ -147,6 +147,12 @@ class BlueGreen:
     def _patch_slot(self, slot, ops):
         self.deps[slot] = self._patch("Deployment", plan.deployment_name(self.name, slot), ops, self.deps[slot])
 
+    def _mark(self, slot, role, scale_down_at=None, replicas=None):
+        """Set the slot's role (and scale-down time, dropped when None); scale it to ``replicas`` when given."""
+        ops = [] if replicas is None else [{"op": "replace", "path": "/spec/replicas", "value": replicas}]
+        changes = {plan.ROLE: role, plan.SCALE_DOWN_AT: scale_down_at}
+        self._patch_slot(slot, ops + ro.annotation_ops(self.deps[slot], changes))
+
     def _create(self, kind, manifest):
         self.changed = True
         return manifest if self.check_mode else self.api.create(kind, self.namespace, manifest)
@@ -264,11 +270,9 @@ class BlueGreen:
         self._smoke_tests()
         old = self.active
         self._switch(self.idle)
-        self._patch_slot(old, ro.annotation_ops(self.deps[old], {
-            plan.ROLE: "previous", plan.SCALE_DOWN_AT: plan.scale_down_at(self.now, self.delay_seconds)}))
-        self._patch_slot(self.active, ro.annotation_ops(self.deps[self.active], {plan.ROLE: "active",
-                                                                                  plan.SCALE_DOWN_AT: None}))
         self.kept_until = plan.scale_down_at(self.now, self.delay_seconds)
+        self._mark(old, "previous", scale_down_at=self.kept_until)
+        self._mark(self.active, "active")
         self.steps.append(f"kept slot {old} scaled until {self.kept_until}")
 
     def _smoke_tests(self):
@@ -296,8 +300,7 @@ class BlueGreen:
         idle = self.deps[self.idle]
         state = plan.role(idle)
         if state == "preview":
-            self._patch_slot(self.idle, [{"op": "replace", "path": "/spec/replicas", "value": 0}]
-                             + ro.annotation_ops(idle, {plan.ROLE: "aborted"}))
+            self._mark(self.idle, "aborted", replicas=0)
             self.steps.append(f"discarded the release in slot {self.idle} (scaled to 0); slot {self.active} serves")
             return
         if state != "previous":
@@ -309,10 +312,8 @@ class BlueGreen:
                                      if (idle.get("spec") or {}).get("replicas", 1) != replicas else []))
         self._wait_available(self.idle)
         self._switch(self.idle)
-        self._patch_slot(self.active, ro.annotation_ops(self.deps[self.active], {plan.ROLE: "active",
-                                                                                  plan.SCALE_DOWN_AT: None}))
-        self._patch_slot(aborted, [{"op": "replace", "path": "/spec/replicas", "value": 0}]
-                         + ro.annotation_ops(self.deps[aborted], {plan.ROLE: "aborted", plan.SCALE_DOWN_AT: None}))
+        self._mark(self.active, "active")
+        self._mark(aborted, "aborted", replicas=0)
         self.steps.append(f"scaled the aborted slot {aborted} to 0")
 
     def cleanup(self):

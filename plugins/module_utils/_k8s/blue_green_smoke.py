@@ -34,8 +34,8 @@ def _host(ip):
 
 def requests(tests, service, pods, slot_label):
     """One request per (test, pod) for path tests and per test for url tests: dicts with test, target and url."""
-    serving = {row["name"]: row for row in plan.serving_pods((service.get("spec") or {}).get("selector"), pods,
-                                                              slot_label)}
+    selector = (service.get("spec") or {}).get("selector")
+    serving = {row["name"]: row for row in plan.serving_pods(selector, pods, slot_label)}
     by_name = {(pod.get("metadata") or {}).get("name"): pod for pod in pods}
     result = []
     for test in tests:

@@ -19,7 +19,8 @@ kubernetes = pytest.importorskip("kubernetes")
 from tests.integration.ansible_run import run_playbook  # noqa: E402
 from tests.integration.k8s.test_k8s_blue_green import (  # noqa: E402
     V2, annotations, make_blue, missing, pods_behind, selector, slot_pods)
-from tests.integration.k8s.test_rollout_playbooks import http_server  # noqa: E402,F401 (a fixture)
+# A fixture: start(status) -> the URL of a local HTTP server answering with that status.
+from tests.integration.k8s.test_rollout_playbooks import http_server  # noqa: E402,F401 pylint: disable=unused-import
 
 pytestmark = pytest.mark.slow
 

@@ -48,8 +48,8 @@ def pod(name, slot, ip, ready=True, deleting=False):
     metadata = {"name": name, "labels": {"app": "web", "version": slot}}
     if deleting:
         metadata["deletionTimestamp"] = "2026-05-01T12:00:00Z"
-    return {"metadata": metadata, "spec": {"containers": [{"name": "app", "ports": [{"name": "http",
-                                                                                   "containerPort": 8080}]}]},
+    ports = [{"name": "http", "containerPort": 8080}]
+    return {"metadata": metadata, "spec": {"containers": [{"name": "app", "ports": ports}]},
             "status": {"podIP": ip, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
 
 
