@@ -10,7 +10,9 @@ service's model and data metrics (ENT runbook; the processing lag above its limi
 H16, valid for the next hours.
 Kubernetes (when a kubeconfig is given): the platform's namespaces, deployments, an HPA,
 a NetworkPolicy, the ENT runbook's CronJobs, the database's volume claim, and one deployment
-that crash-loops.
+that crash-loops; each Deployment's pods get an emulated CPU and memory usage (in the manifest)
+and a day of logs with the kind of errors the runbooks grep for (DEMO_LOGS), so H7 and H8
+report figures.
 """
 
 from __future__ import annotations
@@ -125,9 +127,64 @@ def seed_s3(s3: dict, bucket: str = DEMO_BUCKET) -> None:
         client.create_bucket(Bucket=bucket)
 
 
+# (namespace, Deployment): (current log, previous container's log), as (seconds ago, line).
+HOUR = 3600
+DEMO_LOGS = {
+    ("platform-v2-stable", "platform-v2-api"): ([
+        (20 * HOUR, "INFO platform-v2 api listening on :8080"),
+        (9 * HOUR, "INFO GET /api/v1/health/status 200 4ms"),
+        (2 * HOUR, "INFO POST /api/v2/inference 200 182ms model=gpt-primary"),
+    ], None),
+    ("platform-v1-exp", "platform-v1-api"): ([
+        (30 * HOUR, "ERROR experiment exp-118 failed to load weights (outside the 24 h window)"),
+        (5 * HOUR, "INFO experiment exp-121 started"),
+        (1 * HOUR, "WARN experiment exp-121 p95 latency 1.8s above budget"),
+    ], None),
+    ("microservices", "api-gateway"): ([
+        (12 * HOUR, "INFO gateway routes loaded: 14"),
+        (3 * HOUR, "ERROR upstream platform-v2-api timed out after 30s (HTTP 504)"),
+        (2 * HOUR, "ERROR upstream platform-v2-api timed out after 30s (HTTP 504)"),
+        (40 * 60, "ERROR AUTH_FAILED invalid token for client ci-bot (HTTP 401)"),
+        (10 * 60, "INFO GET /health 200 1ms"),
+    ], None),
+    ("production", "anomaly-detector"): ([
+        (6 * HOUR, "INFO model anomaly-v4.1.0 loaded, accuracy 0.962"),
+        (1 * HOUR, "WARN inference time 187ms above the 150ms target"),
+    ], None),
+    ("ai-pipeline", "pipeline-worker"): ([
+        (4 * HOUR, "INFO consumer group pipeline-workers joined, 6 partitions"),
+        (90 * 60, "ERROR kafka commit failed: rebalance in progress"),
+        (30 * 60, "INFO processed 12840 records"),
+    ], None),
+    ("ai-pipeline", "feature-extractor"): ([], [
+        (15 * 60, "INFO feature-extractor starting"),
+        (14 * 60, "ERROR cannot open model store s3://features/v7: AccessDenied"),
+        (14 * 60, "panic: feature store unavailable"),
+    ]),
+}
+
+
 def seed_k8s(kubectl: str, kubeconfig: str) -> None:
     subprocess.run([kubectl, "--kubeconfig", kubeconfig, "apply", "-f", str(K8S_MANIFEST)],
                    check=True, capture_output=True, text=True)
+    seed_k8s_logs()
+
+
+def seed_k8s_logs() -> None:
+    """Serve DEMO_LOGS for the pods of the demo's Deployments (once the ReplicaSets made them)."""
+    from tests.harness import k8s, k8s_telemetry  # the demo's cluster: SRE_K8S_DIR as cluster.sh uses it
+    from tests.harness.procs import wait_for
+
+    cluster = k8s.current()
+    if cluster is None:
+        raise RuntimeError("the local cluster is not running (tests/k8s/cluster.sh up)")
+    for (namespace, name), (current, previous) in DEMO_LOGS.items():
+        selector = f"app={name}"
+        wait_for(lambda ns=namespace, sel=selector: cluster.kubectl("get", "pods", "-n", ns, "-l", sel, "-o", "name")
+                 .stdout.strip(),
+                 f"the pods of {namespace}/{name}", timeout=60, interval=0.5)
+        k8s_telemetry.seed_logs(cluster, namespace, selector, k8s_telemetry.cri_log(current),
+                                None if previous is None else k8s_telemetry.cri_log(previous, stream="stderr"))
 
 
 def main(argv: list[str]) -> int:
@@ -149,7 +206,8 @@ def main(argv: list[str]) -> int:
     if len(argv) >= 4:
         seed_k8s(argv[2], argv[3])
         print("demo-data: platform namespaces, deployments, HPA, NetworkPolicy, CronJobs and the database's "
-              "volume claim applied (ai-pipeline/feature-extractor crash-loops on purpose)")
+              "volume claim applied (ai-pipeline/feature-extractor crash-loops on purpose); pod logs and "
+              "emulated usage seeded")
     return 0
 
 

@@ -2,9 +2,10 @@
 
 A real etcd, kube-apiserver, kube-controller-manager and kube-scheduler, built from Go modules
 by ``tests/k8s/build.sh``, run by kwokctl's ``binary`` runtime; kwok plays the kubelets of
-three fake nodes. Everything listens on 127.0.0.1; node InternalIPs (127.0.0.11-13) and pod
+three fake nodes. Everything listens on 127.0.0.1; node InternalIPs (127.0.0.1) and pod
 IPs (127.1.<node>.0/24) are loopback addresses too, so even an apiserver call to a "node"
-(logs, exec) never leaves the machine.
+(logs, exec) or a metrics-server scrape never leaves the machine. metrics-server serves the
+metrics API from kwok's emulated usage; kwok serves pod logs from files named by Logs objects.
 
 One implementation serves ``tests/k8s/cluster.sh`` (``make k8s-up`` / ``k8s-down``), the
 pytest fixture ``k8s_cluster``, molecule, the demo and the benchmarks. Standard library only,
@@ -38,15 +39,19 @@ from tests.harness.procs import wait_for as _wait_for
 REPO = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO / "tests" / "k8s"
 STAGES_DIR = K8S_DIR / "stages"
+# kwok Metric and ClusterResourceUsage objects: the emulated kubelet resource metrics.
+TELEMETRY_DIR = K8S_DIR / "telemetry"
 CLUSTER_NAME = os.environ.get("SRE_K8S_NAME", "sre-runbooks")
 NODE_COUNT = 3
-# Node i gets InternalIP 127.0.0.(11+i) and spec.podCIDR 127.1.i.0/24; kwok assigns pod IPs from
-# the node's podCIDR, or from the fallback --cidr for a node that has none.
-NODE_IP_START = "127.0.0.11"
+# Every node gets InternalIP 127.0.0.1 (where kwok answers for all of them) and node i the
+# spec.podCIDR 127.1.i.0/24; kwok assigns pod IPs from the node's podCIDR, or from the fallback
+# --cidr for a node that has none.
+NODE_IP = LOOPBACK
 POD_CIDR_START = "127.1.0.0/24"
 FALLBACK_POD_CIDR = "127.2.0.0/16"
 STARTUP_TIMEOUT = float(os.environ.get("SRE_K8S_TIMEOUT", "120"))
-BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok", "kwokctl")
+BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok", "kwokctl",
+            "metrics-server")
 
 
 class K8sError(RuntimeError):
@@ -226,7 +231,7 @@ def _ip_add(ip: str, n: int) -> str:
 
 
 def node_ips() -> list[str]:
-    return [_ip_add(NODE_IP_START, i) for i in range(NODE_COUNT)]
+    return [NODE_IP] * NODE_COUNT
 
 
 def pod_cidrs() -> list[str]:
@@ -239,7 +244,7 @@ def write_config(bin_dir: Path, root: Path) -> dict[str, int]:
     """Write kwokctl.yaml: local binaries only, loopback ports, our kwok stages. Returns the ports."""
     ports = {name: free_port() for name in (
         "kubeApiserverPort", "etcdPort", "etcdPeerPort", "kubeControllerManagerPort",
-        "kubeSchedulerPort", "kwokControllerPort")}
+        "kubeSchedulerPort", "kwokControllerPort", "metricsServerPort")}
     kube_version = _binary_version(bin_dir / "kube-apiserver")
     etcd_version = _binary_version(bin_dir / "etcd")
     kwok_version = _binary_version(bin_dir / "kwok")
@@ -248,9 +253,12 @@ def write_config(bin_dir: Path, root: Path) -> dict[str, int]:
     prometheus = shutil.which("prometheus") or str(bin_dir / "prometheus.not-built")
     options = {
         "runtime": "binary",
-        # Exec objects come from the API (tests map a pod's exec to local commands); the Stages
-        # stay in this file.
-        "enableCRDs": ["Exec", "ClusterExec"],
+        # Exec and Logs objects come from the API (tests map a pod's exec to local commands and
+        # its logs to files they write); the Stages, the Metric and the usage stay in this file.
+        "enableCRDs": ["Exec", "ClusterExec", "Logs", "ClusterLogs"],
+        # The metrics API (kubectl top, the HPA controller, H8) from a local metrics-server
+        # scraping kwok's emulated kubelet resource metrics.
+        "enableMetricsServer": True,
         "bindAddress": LOOPBACK,
         "securePort": True,
         "kubeVersion": f"v{kube_version}",
@@ -264,7 +272,10 @@ def write_config(bin_dir: Path, root: Path) -> dict[str, int]:
         "etcdBinary": str(bin_dir / "etcd"),
         "kwokControllerBinary": str(bin_dir / "kwok"),
         "prometheusBinary": prometheus,
-        "metricsServerBinary": str(bin_dir / "metrics-server.not-built"),
+        "metricsServerBinary": str(bin_dir / "metrics-server"),
+        # build.sh copies metrics-server's release manifests (APIService, RBAC, Service) from its
+        # Go module; a local directory is applied with kubectl kustomize, never downloaded.
+        "metricsServerManifests": [str(bin_dir.parent / "metrics-server-manifests")],
         "cacheDir": str(_paths(root)["kwok_workdir"] / "cache"),
     }
     lines = ["apiVersion: config.kwok.x-k8s.io/v1alpha1", "kind: KwokctlConfiguration",
@@ -282,6 +293,12 @@ def write_config(bin_dir: Path, root: Path) -> dict[str, int]:
         "  extraArgs:",
         "  - {key: leader-elect, value: 'false'}",
         # Later flags win: defaults for nodes without their own address / podCIDR.
+        # kwokctl's 15 s scrape period, at metrics-server's minimum: a new pod has CPU figures
+        # two scrapes after it starts. The scrape timeout must stay below the period.
+        "- name: metrics-server",
+        "  extraArgs:",
+        "  - {key: metric-resolution, value: 10s}",
+        "  - {key: kubelet-request-timeout, value: 5s}",
         "- name: kwok-controller",
         "  extraArgs:",
         f"  - {{key: node-ip, value: '{LOOPBACK}'}}",
@@ -291,7 +308,7 @@ def write_config(bin_dir: Path, root: Path) -> dict[str, int]:
     stages = sorted(STAGES_DIR.glob("*.yaml"))
     if not stages:
         raise K8sError(f"no kwok stages in {STAGES_DIR}")
-    docs += [path.read_text() for path in stages]
+    docs += [path.read_text() for path in stages + sorted(TELEMETRY_DIR.glob("*.yaml"))]
     _paths(root)["config"].write_text("---\n".join(docs))
     return ports
 
@@ -330,8 +347,14 @@ def _ready_nodes(bin_dir: Path, kubeconfig: Path) -> list[str]:
     return ready
 
 
+def _metrics_api_available(bin_dir: Path, kubeconfig: Path) -> bool:
+    result = _kubectl(bin_dir, kubeconfig, "get", "apiservice", "v1beta1.metrics.k8s.io", "--request-timeout=5s", "-o",
+                      "jsonpath={.status.conditions[?(@.type=='Available')].status}", timeout=15)
+    return result.returncode == 0 and result.stdout == "True"
+
+
 def healthy(state: dict) -> bool:
-    """The API answers /readyz and all nodes are Ready."""
+    """The API answers /readyz, all nodes are Ready and the metrics API is available."""
     try:
         bin_dir, kubeconfig = Path(state["bin_dir"]), Path(state["kubeconfig"])
         if not kubeconfig.exists():
@@ -339,7 +362,8 @@ def healthy(state: dict) -> bool:
         result = _kubectl(bin_dir, kubeconfig, "get", "--raw=/readyz", "--request-timeout=5s", timeout=15)
         if result.returncode != 0 or result.stdout.strip() != "ok":
             return False
-        return len(_ready_nodes(bin_dir, kubeconfig)) >= NODE_COUNT
+        # A cluster started before metrics-server was part of it is recreated, not reused.
+        return len(_ready_nodes(bin_dir, kubeconfig)) >= NODE_COUNT and _metrics_api_available(bin_dir, kubeconfig)
     except (KeyError, OSError, subprocess.SubprocessError, ValueError):
         return False
 
@@ -545,13 +569,29 @@ def _create(bin_dir: Path, root: Path, deadline: float, owner: str) -> Cluster:
              .stdout.strip() == "ok", "kube-apiserver /readyz", timeout=remaining())
 
     _log(f"adding {NODE_COUNT} fake nodes")
-    params = [f"--param=.nodeIPs={json.dumps([NODE_IP_START])}",
+    params = [f"--param=.nodeIPs={json.dumps([NODE_IP])}",
               f"--param=.podCIDRs={json.dumps([POD_CIDR_START])}"]
     result = _kwokctl(bin_dir, root, "scale", "node", f"--replicas={NODE_COUNT}", *params, timeout=remaining())
     if result.returncode != 0:
         raise K8sError("kwokctl scale node failed")
     wait_for(lambda: len(_ready_nodes(bin_dir, workdir_kubeconfig)) >= NODE_COUNT,
              f"{NODE_COUNT} Ready nodes", timeout=remaining())
+    # kwok serves every node's "kubelet" (logs, exec, /metrics/resource) on 127.0.0.1 only, and
+    # metrics-server dials a node's InternalIP first: give every node that address. (kwokctl's node
+    # template numbers them from the one given, so it is set after the nodes exist; kwok's stages
+    # keep the addresses they find.) kwokctl's template also annotates
+    # metrics.k8s.io/resource-metrics-path, where kwok serves each node's emulated usage.
+    addresses = json.dumps({"status": {"addresses": [{"type": "InternalIP", "address": NODE_IP},
+                                                     {"type": "Hostname", "address": "localhost"}]}})
+    for node in _ready_nodes(bin_dir, workdir_kubeconfig):
+        result = _kubectl(bin_dir, workdir_kubeconfig, "patch", "node", node, "--subresource=status",
+                          "--type=merge", "-p", addresses)
+        if result.returncode != 0:
+            raise K8sError(f"cannot set the addresses of node {node}: {result.stderr.strip()}")
+    # The aggregated metrics API is registered once metrics-server answers; its first figures
+    # come one or two scrapes (15 s each) later, which tests that need them wait for.
+    wait_for(lambda: _metrics_api_available(bin_dir, workdir_kubeconfig), "the metrics API (metrics-server)",
+             timeout=remaining(), interval=0.5)
     # Pods can only be created once the service-account controller made the namespace's SA.
     wait_for(lambda: _kubectl(bin_dir, workdir_kubeconfig, "get", "serviceaccount", "default",
                               "-n", "default", "-o", "name").returncode == 0,

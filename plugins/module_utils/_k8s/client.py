@@ -56,6 +56,7 @@ _KINDS = (
     ("apis/autoscaling/v2", True, ("HorizontalPodAutoscaler",)),
     ("apis/batch/v1", True, ("Job", "CronJob")),
     ("api/v1", True, ("Pod", "Event", "PersistentVolumeClaim")),
+    ("api/v1", True, ("Service",)),
     ("api/v1", False, ("Namespace", "Node")),
 )
 
@@ -63,6 +64,7 @@ _KINDS = (
 RESOURCES = {kind: (group, kind.lower() + "s", namespaced) for group, namespaced, kinds in _KINDS for kind in kinds}
 # metrics-server's resource metrics API (absent on clusters without metrics-server: 404).
 RESOURCES["PodMetrics"] = ("apis/metrics.k8s.io/v1beta1", "pods", True)
+RESOURCES["Ingress"] = ("apis/networking.k8s.io/v1", "ingresses", True)
 
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",

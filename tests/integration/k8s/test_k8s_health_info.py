@@ -10,7 +10,9 @@ server's own pod list. No fixed sleeps: setup waits on conditions with deadlines
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -18,28 +20,36 @@ kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes import config as k8s_config  # noqa: E402
 
+from tests.harness.k8s_telemetry import usage_annotations, wait_for_pod_metrics  # noqa: E402
 from tests.integration.module_batch import run_module_batch  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO / ".collections") not in sys.path:  # the H8 verdict's pure code
+    sys.path.insert(0, str(REPO / ".collections"))
+
+from ansible_collections.sre.runbooks.plugins.module_utils._health.kubernetes import resources_verdict  # noqa: E402
 
 MODULE = "sre.runbooks.k8s_health_info"
 WAIT = 60
 
 
-def deployment(name, image, replicas=2, resources=None):
+def deployment(name, image, replicas=2, resources=None, annotations=None):
     labels = {"app": name}
     container = {"name": "app", "image": image}
     if resources:
         container["resources"] = resources
     return {"metadata": {"name": name, "labels": labels},
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
+                     "template": {"metadata": {"labels": labels, "annotations": annotations or {}},
+                                  "spec": {"containers": [container]}}}}
 
 
-def bare_pod(name, image="tool:1", annotations=None, node_selector=None):
-    spec = {"containers": [{"name": "app", "image": image}]}
+def bare_pod(name, image="tool:1", annotations=None, node_selector=None, resources=None, labels=None):
+    spec = {"containers": [{"name": "app", "image": image, "resources": resources or {}}]}
     if node_selector:
         spec["nodeSelector"] = node_selector
-    return {"metadata": {"name": name, "annotations": annotations or {}}, "spec": spec}
+    return {"metadata": {"name": name, "annotations": annotations or {}, "labels": labels or {}}, "spec": spec}
 
 
 def waiting_reason(pod):
@@ -63,7 +73,7 @@ def core(k8s_cluster):
 
 
 @pytest.fixture(scope="module")
-def scene(core):
+def scene(core, k8s_cluster):
     """{"broken": ns with the failures, "healthy": ns with a healthy app, "missing": a name that does not exist}."""
     api, apps, autoscaling = core
     suffix = uuid.uuid4().hex[:6]
@@ -72,13 +82,18 @@ def scene(core):
         api.create_namespace({"metadata": {"name": ns}})
     try:
         limits = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}
-        apps.create_namespaced_deployment(broken, deployment("web", "web:1", resources=limits))
+        # kwok emulates the usage metrics-server reports: web runs hot (425m of a 500m CPU limit,
+        # 85 %: above H8's 80 % warning), calm does not (100m, 20 %).
+        apps.create_namespaced_deployment(broken, deployment("web", "web:1", resources=limits,
+                                                             annotations=usage_annotations("425m", "32Mi")))
         apps.create_namespaced_deployment(broken, deployment("worker", "worker:crashloop"))
         api.create_namespaced_pod(broken, bare_pod("puller", image="tool:imagepullbackoff"))
         api.create_namespaced_pod(broken, bare_pod("no-config", annotations={
             "test.sre.runbooks/waiting-reason": "CreateContainerConfigError"}))
         api.create_namespaced_pod(broken, bare_pod("no-node", node_selector={"test.sre.runbooks/nobody": "here"}))
         apps.create_namespaced_deployment(healthy, deployment("api", "api:1", replicas=3))
+        api.create_namespaced_pod(healthy, bare_pod("calm", resources=limits, labels={"app": "calm"},
+                                                    annotations=usage_annotations("100m", "32Mi")))
         autoscaling.create_namespaced_horizontal_pod_autoscaler(healthy, {
             "metadata": {"name": "api"},
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
@@ -100,6 +115,9 @@ def scene(core):
         wait_until(settled, "the broken namespace's pods to reach their kwok stages")
         wait_until(lambda: (apps.read_namespaced_deployment("api", healthy).status.available_replicas or 0) == 3,
                    "the healthy deployment")
+        # metrics-server has figures two scrapes after a pod starts.
+        wait_for_pod_metrics(k8s_cluster, broken, "app=web", 2)
+        wait_for_pod_metrics(k8s_cluster, healthy, "app=calm", 1)
         wait_until(lambda: any(c.type == "ScalingActive" for c in
                                autoscaling.read_namespaced_horizontal_pod_autoscaler("api", healthy).status.conditions or []),
                    "the HPA controller to report its conditions")
@@ -126,10 +144,15 @@ def test_reports_exactly_the_broken_pods_and_workloads(scene):
         {"args": {"namespaces": ["Not_A_Namespace"]}},
     ])
 
-    # Check mode reads exactly as a real run does.
+    # Check mode reads exactly as a real run does (the usage figures in H8's messages may move
+    # between two metrics-server scrapes, so those compare by object and finding).
     assert not check.failed and check["changed"] is False, check.output
     assert not real.failed and real["changed"] is False, real.output
-    assert check["problems"] == real["problems"]
+
+    def findings(result):
+        return sorted((p["category"], p["namespace"], p["name"], p["reason"], p["severity"]) for p in result["problems"])
+
+    assert findings(check) == findings(real)
 
     server_pods = {p.metadata.name: p for p in api.list_namespaced_pod(broken).items}
     workers = sorted(n for n in server_pods if n.startswith("worker-"))
@@ -163,19 +186,29 @@ def test_reports_exactly_the_broken_pods_and_workloads(scene):
     assert [w["name"] for w in ns["workloads"] if w["severity"] is None] == ["web"]
     assert {e["reason"] for e in ns["events"]} >= {"FailedScheduling"}
 
-    # The healthy namespace: no pod or workload problem; the HPA is at its max of 3 and has no metrics (no metrics-server).
+    # The healthy namespace: no pod or workload problem; the HPA is at its max of 3 and cannot scale
+    # (its pods request no CPU, so a utilisation cannot be computed).
     good = real["namespaces"][healthy]
-    assert good["exists"] is True and good["pod_counts"]["total"] == 3 and good["pod_counts"]["unhealthy"] == 0
+    assert good["exists"] is True and good["pod_counts"]["total"] == 4 and good["pod_counts"]["unhealthy"] == 0
     [hpa] = good["hpas"]
     assert (hpa["target"], hpa["min_replicas"], hpa["max_replicas"], hpa["current_replicas"]) == ("Deployment/api", 2, 3, 3)
     assert hpa["at_max"] is True and hpa["scaling_active"] is False and hpa["problem"] == "AtMaxReplicas"
     assert real["namespaces"][missing]["exists"] is False
 
-    # metrics-server is absent locally: reported, not an error; requests and limits are still read.
-    assert real["metrics"]["available"] is False and "no metrics-server" in real["metrics"]["reason"]
+    # H8 on the usage metrics-server reports from kwok's emulation: web's pods run at 85 % of their
+    # CPU limit (a warning above 80 %), calm at 20 %; the figures are the emulated ones.
+    assert real["metrics"]["available"] is True, real["metrics"]
     web_rows = [r for r in ns["resources"]["pods"] if r["workload"] == "Deployment/web"]
-    assert len(web_rows) == 2 and all(r["cpu_limit_millicores"] == 500.0 and r["cpu_usage_millicores"] is None
-                                      for r in web_rows)
+    assert len(web_rows) == 2, web_rows
+    for row in web_rows:
+        assert row["cpu_limit_millicores"] == 500.0 and row["cpu_usage_millicores"] == pytest.approx(425, abs=2)
+        assert row["cpu_percent"] == pytest.approx(85, abs=0.5) and row["memory_usage_bytes"] == 32 * 2**20
+        assert (row["severity"], row["problem"]) == ("warning", "HighResourceUsage"), row
+    [calm] = [r for r in good["resources"]["pods"] if r["name"] == "calm"]
+    assert calm["cpu_percent"] == pytest.approx(20, abs=0.5) and calm["severity"] is None
+    h8 = resources_verdict(dict(real), 80, 85)
+    assert h8["status"] == "warning", h8
+    assert sorted(r["name"] for r in h8["details"]["over_threshold"]) == sorted(r["name"] for r in web_rows)
 
     summary = real["summary"]
     assert summary["status"] == "critical" and summary["missing_namespaces"] == [missing]

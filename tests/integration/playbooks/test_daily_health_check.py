@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+from tests.harness.k8s_telemetry import cri_log, seed_logs, usage_annotations, wait_for_pod_metrics
 from tests.harness.services import service_env
 
 kubernetes = pytest.importorskip("kubernetes")
@@ -29,11 +30,20 @@ pytestmark = pytest.mark.slow
 HOST = "platform-cluster"  # the kubernetes host of inventories/local, where the play runs
 
 
-def deployment(name, image, replicas):
+def deployment(name, image, replicas, annotations=None, resources=None):
+    container = {"name": "app", "image": image, "resources": resources or {}}
     return {"metadata": {"name": name},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations or {}},
+                                  "spec": {"containers": [container]}}}}
+
+
+# web's pods log three error lines in the last 24 h (and one older, outside H7's window), and run
+# at 85 % of their CPU limit (kwok's emulated usage, reported by metrics-server).
+WEB_LOG = [(30 * 3600, "ERROR yesterday's outage, outside the window"), (7200, "INFO listening on :8080"),
+           (3000, "ERROR upstream timeout talking to postgres"), (1200, "WARN slow request"),
+           (600, "error: connection reset by peer"), (60, "ERROR upstream timeout talking to postgres")]
+WEB_LIMITS = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 
 
 @pytest.fixture
@@ -51,7 +61,8 @@ def namespace(k8s_cluster):
         name = f"hc-playbook-{uuid.uuid4().hex[:6]}"
         core.create_namespace({"metadata": {"name": name}})
         try:
-            apps.create_namespaced_deployment(name, deployment("web", "web:1", 2))
+            apps.create_namespaced_deployment(name, deployment("web", "web:1", 2, usage_annotations("425m", "64Mi"),
+                                                               WEB_LIMITS))
             apps.create_namespaced_deployment(name, deployment("worker", "worker:crashloop", 1))
 
             def settled():
@@ -62,6 +73,8 @@ def namespace(k8s_cluster):
                 return len(crashing) == 1 and len(ready) == 2 and pods
 
             wait_until(settled, "one crash-looping and two ready pods")
+            seed_logs(k8s_cluster, name, "app=web", cri_log(WEB_LOG))
+            wait_for_pod_metrics(k8s_cluster, name, "app=web", 2)
             yield {"name": name, "core": core, "apps": apps}
         finally:
             core.delete_namespace(name)
@@ -122,11 +135,30 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     assert [e["url"] for e in checks["endpoints"]["details"]["endpoints"]][0] == (
         sandbox.v2_url + "/api/v1/health/status")
     assert checks["slo"]["details"]["source"] == "endpoint"
-    # No HPA in the namespace; no metrics-server and no logs in the local cluster; no backup yet.
+    # No HPA in the namespace; no backup yet.
     assert checks["hpa"]["status"] == "ok"
-    assert checks["resources"]["status"] == "unavailable" and checks["logs"]["status"] == "unavailable"
+
+    # H7 on the logs the apiserver serves, every web pod read (one call, all at once): three error lines
+    # of the last 24 h in each of the two (the older one is outside the window; any case matches);
+    # worker's crash-looping pod has no logs to read, current or previous.
     logs = {row["deployment"]: row for row in checks["logs"]["details"]["deployments"]}
-    assert sorted(logs) == ["web", "worker"] and logs["worker"]["reason"].startswith("no logs found for container")
+    web_pods = sorted(p.metadata.name for p in namespace["core"].list_namespaced_pod(
+        namespace["name"], label_selector="app=web").items)
+    assert (logs["web"]["pods"], logs["web"]["lines"], logs["web"]["error_lines"], logs["web"]["status"]) == (
+        2, 10, 6, "warning"), logs
+    assert logs["web"]["last_errors"] == [f"{web_pods[1]}/app: ERROR upstream timeout talking to postgres",
+                                          f"{web_pods[1]}/app: error: connection reset by peer",
+                                          f"{web_pods[1]}/app: ERROR upstream timeout talking to postgres"]
+    assert logs["worker"]["status"] == "unavailable" and logs["worker"]["error_lines"] is None
+    assert logs["worker"]["reason"].startswith("no logs found for container")
+    assert checks["logs"]["status"] == "warning"
+    assert checks["logs"]["summary"].startswith("1 of 2 Deployments had logs, 6 error lines in the last 24 h")
+
+    # H8 on metrics-server's figures: both web pods at 85 % of their 500m CPU limit, above the 80 % warning.
+    over = checks["resources"]["details"]["over_threshold"]
+    assert checks["resources"]["status"] == "warning", checks["resources"]
+    assert sorted(r["name"] for r in over) == web_pods
+    assert all(r["cpu_percent"] == pytest.approx(85, abs=0.5) and r["severity"] == "warning" for r in over)
     assert checks["backups"]["status"] == "critical" and checks["backups"]["summary"].startswith("no backup of postgres")
     # Every node of the cluster judged; the inventory's database claim lives in a namespace this run does not
     # read; each of the ENT runbook's thresholds queried (test_daily_health_check_rows.py checks their figures).
