@@ -131,7 +131,7 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
 
     # The servers of the harness answer; the platform sandbox serves the health endpoints.
     assert checks["postgres"]["status"] == "ok" and checks["redis"]["status"] == "ok"
-    assert checks["endpoints"]["status"] == "ok"
+    assert checks["endpoints"]["status"] == "ok", checks["endpoints"]["summary"]
     assert [e["url"] for e in checks["endpoints"]["details"]["endpoints"]][0] == (
         sandbox.v2_url + "/api/v1/health/status")
     assert checks["slo"]["details"]["source"] == "endpoint"
