@@ -139,7 +139,7 @@ options:
       deployments:
         description:
           - The Deployments to read, each with C(namespace) and C(name). Empty reads those found in the namespaces
-            (by namespace, then name), which needs V(logs) only; listed ones need not be in O(namespaces).
+            (those with a problem first, then by namespace and name); listed ones need not be in O(namespaces).
         type: list
         elements: dict
         default: []
@@ -153,9 +153,11 @@ options:
             type: str
             required: true
       max_deployments:
-        description: At most this many Deployments are read.
+        description:
+          - At most this many Deployments are read. Of those found in the namespaces, the ones with a problem (of
+            their own or of one of their pods, with V(pods) or V(workloads) in O(include)) come first.
         type: int
-        default: 5
+        default: 10
       max_pods:
         description: At most this many pods of each Deployment are read (Running ones first, then by name).
         type: int

@@ -181,13 +181,14 @@ class HealthReader:
             pods = None
         return nodes_report(answer, pods, self.options["thresholds"])
 
-    def logs(self, grouped):
-        """The ``logs`` section's rows: the listed Deployments, else those found, read concurrently."""
+    def logs(self, grouped, problems):
+        """The ``logs`` section's rows: the listed Deployments, else those found (the ones with a problem first),
+        read concurrently."""
         opts = self.options["logs"]
         found = [{"namespace": ns, "name": (d.get("metadata") or {}).get("name")}
                  for ns, objects in grouped.items()
                  for d in sorted(objects.get("Deployment") or [], key=lambda o: (o.get("metadata") or {}).get("name") or "")]
-        chosen = targets(opts["deployments"], found, opts["max_deployments"])
+        chosen = targets(opts["deployments"], troubled_first(found, problems), opts["max_deployments"])
         pods = {ns: objects.get("Pod") or [] for ns, objects in grouped.items() if "Pod" in objects}
         deployments = {ns: {(d.get("metadata") or {}).get("name") for d in objects.get("Deployment") or []}
                        for ns, objects in grouped.items() if "Deployment" in objects}
@@ -230,11 +231,17 @@ class HealthReader:
             problems.extend(health.node_problems(nodes))
             result["nodes"] = nodes
         if "logs" in sections:
-            result["logs"] = self.logs(grouped)
+            result["logs"] = self.logs(grouped, problems)
         problems = health.sort_problems(problems)
         result.update(namespaces=reports, problems=problems, summary=health.summary(reports, problems, nodes),
                       metrics=self.metrics, api_calls=self.calls, duration_seconds=round(time.monotonic() - started, 3))
         return result
+
+
+def troubled_first(found, problems):
+    """The Deployments found, those with a problem (of their own or of a pod) first, each group in its order."""
+    troubled = {(p["namespace"], p["workload"]) for p in problems if (p.get("workload") or "").startswith("Deployment/")}
+    return sorted(found, key=lambda d: (d["namespace"], f"Deployment/{d['name']}") not in troubled)
 
 
 def run_module(module):

@@ -25,7 +25,7 @@ LAST_ERRORS = 3
 ERROR_LINE_LENGTH = 300
 # Jinja's truncate filter lets a line this much longer than the length through untouched.
 TRUNCATE_LEEWAY = 5
-DEFAULTS = {"deployments": [], "max_deployments": 5, "max_pods": 3, "since": "24h", "pattern": "error",
+DEFAULTS = {"deployments": [], "max_deployments": 10, "max_pods": 3, "since": "24h", "pattern": "error",
             "previous": False, "limit_bytes": 10 * 2 ** 20}
 
 

@@ -343,3 +343,9 @@ def test_many_listed_namespaces_are_read_cluster_wide_without_the_others(module_
     assert sorted(kube.calls[1:]) == [("Event", None, "type=Warning,metadata.namespace!=kube-system"),
                                       ("Pod", None, "metadata.namespace!=kube-system")]
     assert result["api_calls"] == 3
+
+
+def test_deployments_with_a_problem_are_read_first(module_env):
+    result = run({"namespaces": ["quiet", "shop"], "include": ["pods", "logs"], "logs": {"max_deployments": 1}})
+    # quiet/api comes first by namespace, but shop/web has a crash-looping pod.
+    assert [(row["namespace"], row["name"]) for row in result["logs"]["deployments"]] == [("shop", "web")]
