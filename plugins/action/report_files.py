@@ -16,9 +16,13 @@ import os
 import stat
 import tempfile
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import readable_sentence
 
 ARGUMENT_SPEC = {
     "dest": {"type": "path", "required": True},
@@ -26,6 +30,8 @@ ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "0640"},
     "directory_mode": {"type": "str", "default": "0750"},
 }
+# The longest file name Linux file systems take, in bytes.
+NAME_MAX = 255
 
 
 def octal_mode(text, option):
@@ -43,16 +49,20 @@ def check_name(name):
     """A file name within ``dest``: no directory part, not empty, not . or .."""
     if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\0" in name:
         raise AnsibleActionFail(f"files: {str(name)[:80]!r} is not a plain file name (no directory part).")
+    if len(to_bytes(name, errors="surrogate_or_strict")) > NAME_MAX:
+        raise AnsibleActionFail(f"files: the name {name[:40]!r}... is longer than {NAME_MAX} bytes.")
     return name
 
 
 def read_text(path):
-    """The file's text, or None when it does not exist."""
+    """The file's text, or None when it does not exist; AnsibleActionFail when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             return to_text(handle.read(), errors="surrogate_or_strict")
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise AnsibleActionFail(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
 def write_atomically(path, content, mode):
@@ -74,15 +84,22 @@ class ActionModule(ActionBase):
     """Writes ``files`` ({name: text}) into ``dest`` on the controller."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if "files" in self._task.args and not isinstance(self._task.args["files"], Mapping):
+            raise AnsibleActionFail("files must be a mapping of file names to their text, not "
+                                    f"{type(self._task.args['files']).__name__.lstrip('_').replace('AnsibleTagged', '')}.")
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            raise AnsibleActionFail(readable_sentence(exc.message)) from None
         dest = args["dest"]
         mode = octal_mode(args["mode"], "mode")
         directory_mode = octal_mode(args["directory_mode"], "directory_mode")
         files = {check_name(name): "" if content is None else to_text(content) for name, content in args["files"].items()}
+        if not dest:
+            raise AnsibleActionFail("dest must name a directory.")
         if os.path.exists(dest) and not os.path.isdir(dest):
             raise AnsibleActionFail(f"dest {dest} exists and is not a directory.")
         paths = {name: os.path.join(dest, name) for name in files}
