@@ -27,6 +27,18 @@ def outcome(kube, traps):
         Case("NUL in a namespace", {**base, "namespaces": ["default\x00x"]}, True),
         Case("namespaces as a dict", {**base, "namespaces": {"a": 1}}, True),
         Case("include unknown", {**base, "include": ["secrets"]}, True),
+        Case("logs.pattern not a regex", {**base, "include": ["logs"], "logs": {"pattern": "(error"}}, True),
+        Case("logs.pattern empty", {**base, "include": ["logs"], "logs": {"pattern": ""}}, True),
+        Case("logs.since of 400 nines", {**base, "include": ["logs"], "logs": {"since": "9" * 400}}, True),
+        Case("logs.max_pods zero", {**base, "include": ["logs"], "logs": {"max_pods": 0}}, True),
+        Case("logs.limit_bytes 10**12", {**base, "include": ["logs"], "logs": {"limit_bytes": 10 ** 12}}, True),
+        Case("logs.deployments as text", {**base, "include": ["logs"], "logs": {"deployments": "web"}}, True),
+        Case("logs.deployments without a name", {**base, "include": ["logs"],
+                                                 "logs": {"deployments": [{"namespace": "default"}]}}, True),
+        Case("node_requests_percent nan", {**base, "include": ["nodes"],
+                                           "thresholds": {"node_requests_percent": "nan"}}, True),
+        Case("node_requests_critical_percent below the warning", {**base, "include": ["nodes"], "thresholds": {
+            "node_requests_percent": 90, "node_requests_critical_percent": 10}}, True),
     ]
     return run_kube_cases(MODULE, argument_spec(), base, hand, traps)
 

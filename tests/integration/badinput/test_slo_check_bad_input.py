@@ -61,6 +61,24 @@ def test_slo_check_bad_input(services, platform, fake, traps):
         Case("probe target accepts and never answers", with_("probe", probe={**probe, "url": fake["blackhole"].url,
                                                                              "timeout": 1})),
         Case("prometheus in check mode", with_("prometheus"), None, check=True),
+        Case("threshold without a target", with_("prometheus", objectives=[
+            {"name": "t", "sli": "threshold", "prometheus": {"value_query": "up"}}]), True),
+        Case("threshold without a query", with_("prometheus", objectives=[{"name": "t", "sli": "threshold", "target": 1}]),
+             True),
+        Case("threshold from the SLO endpoint", with_("endpoint", objectives=[
+            {"name": "t", "sli": "threshold", "target": 1, "prometheus": {"value_query": "up"}}]), True),
+        Case("threshold query that is not PromQL", with_("prometheus", objectives=[
+            {"name": "t", "sli": "threshold", "target": 1, "prometheus": {"value_query": "sum(up"}}]), True),
+        Case("threshold target inf", with_("prometheus", objectives=[
+            {"name": "t", "sli": "threshold", "target": "inf", "prometheus": {"value_query": "up"}}]), True),
+        Case("probes as text", with_("endpoint", probes="http://x"), True),
+        Case("probes.url not a url", with_("endpoint", probes=[{"url": "not a url"}])),
+        Case("CR/LF in probes.method", with_("endpoint", probes=[{**probe, "method": "GET\r\nX-Evil: 1"}])),
+        Case("probes.count 300000", with_("endpoint", probes=[{**probe, "count": 300000}]), True),
+        Case("probes target accepts and never answers", with_("endpoint", probes=[
+            {**probe, "url": fake["blackhole"].url, "timeout": 1}])),
+        Case("an objective's source probe without probe", with_("endpoint", objectives=[
+            {"name": "p", "source": "probe"}]), True),
     ]
     # Prometheus and the SLO endpoint answering nonsense: never a traceback, never "met".
     hand += [Case(f"Prometheus answers {name}", with_("prometheus", prometheus_url=fake[name].url), True)
