@@ -23,13 +23,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.module import readable_sentence
+from ansible_collections.sre.runbooks.plugins.module_utils._common.report_files_args import ARGUMENT_SPEC
 
-ARGUMENT_SPEC = {
-    "dest": {"type": "path", "required": True},
-    "files": {"type": "dict", "required": True},
-    "mode": {"type": "str", "default": "0640"},
-    "directory_mode": {"type": "str", "default": "0750"},
-}
 # The longest file name Linux file systems take, in bytes.
 NAME_MAX = 255
 

@@ -28,8 +28,10 @@ attributes:
     description: The work is done by an action plugin, in the controller's process.
   async:
     support: none
+    description: Runs in the controller's process; it cannot run asynchronously.
   bypass_host_loop:
     support: none
+    description: Runs once per host, like a module.
   check_mode:
     support: full
   diff_mode:
@@ -37,7 +39,8 @@ attributes:
   idempotent:
     support: full
   platform:
-    platforms: all
+    support: full
+    platforms: posix
     description: The files are written on the controller, whatever the host.
 options:
   dest:

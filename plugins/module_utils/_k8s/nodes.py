@@ -142,9 +142,12 @@ def node_row(node, requested, thresholds):
 def nodes_report(nodes, pods, thresholds):
     """Rows of every node by name, and counts; ``pods`` None means the requests could not be summed."""
     requested = None if pods is None else requests_by_node(pods)
-    rows = [node_row(node, None if requested is None else requested.get((node.get("metadata") or {}).get("name"),
-                                                                         {"cpu": 0.0, "memory": 0.0, "pods": 0}),
-                     thresholds)
+    idle = {"cpu": 0.0, "memory": 0.0, "pods": 0}
+
+    def of(node):
+        return None if requested is None else requested.get((node.get("metadata") or {}).get("name"), idle)
+
+    rows = [node_row(node, of(node), thresholds)
             for node in sorted(nodes, key=lambda n: (n.get("metadata") or {}).get("name") or "")]
     return {
         "available": True, "reason": None, "requests_summed": pods is not None, "nodes": rows,

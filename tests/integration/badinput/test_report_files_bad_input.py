@@ -6,7 +6,7 @@ import pytest
 
 from tests.integration.badinput.strategies import LONG, generated_cases
 from tests.integration.badinput.suite import Case, assert_outcome, run_and_judge
-from ansible_collections.sre.runbooks.plugins.action.report_files import ARGUMENT_SPEC
+from ansible_collections.sre.runbooks.plugins.module_utils._common.report_files_args import ARGUMENT_SPEC
 
 pytestmark = pytest.mark.slow
 

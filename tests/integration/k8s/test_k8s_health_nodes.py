@@ -68,10 +68,10 @@ def scene(api):
         for key, body in (
                 ("not_ready", node(names["not_ready"], [condition("Ready", "False", "KubeletNotReady",
                                                                   "container runtime network not ready")], small)),
-                ("pressure", node(names["pressure"], [ok, condition("MemoryPressure", "True", "KubeletHasMemoryPressure",
-                                                                     "kubelet has insufficient memory available"),
-                                                       condition("DiskPressure", "True", "KubeletHasDiskPressure",
-                                                                 "kubelet has disk pressure")], small)),
+                ("pressure", node(names["pressure"], [
+                    ok, condition("MemoryPressure", "True", "KubeletHasMemoryPressure",
+                                  "kubelet has insufficient memory available"),
+                    condition("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure")], small)),
                 ("full", node(names["full"], [], small))):
             created = core.create_node(body)
             if key != "full":  # the status subresource is the kubelet's to write: write it as one would

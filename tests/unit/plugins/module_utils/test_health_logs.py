@@ -29,8 +29,8 @@ def test_row_without_logs_is_unavailable_with_the_reason():
 
 
 def test_verdict_summaries():
-    entry = logs_verdict(k8s(deployment("api", 3, 1), deployment("web", 2), deployment("job", status="unavailable",
-                                                                                        reason="no running pod")), 0, 24)
+    job = deployment("job", status="unavailable", reason="no running pod")
+    entry = logs_verdict(k8s(deployment("api", 3, 1), deployment("web", 2), job), 0, 24)
     assert entry["status"] == "warning"
     assert entry["summary"] == "2 of 3 Deployments had logs, 1 error lines in the last 24 h (no logs, e.g. no running pod)"
     assert entry["details"]["pattern"] == "error"

@@ -80,10 +80,10 @@ def pg(databases=10 * GIB, database=8 * GIB):
     return {"query_result": [{"database_size": database, "databases_size": databases}]}
 
 
-def judge_volumes(slo=None, k8s=None, result=None, pvc=PVC, url="http://prom:9090"):
+def judge_volumes(slo=None, k8s=None, result=None, pvc=None, url="http://prom:9090"):
     return volumes_verdict(slo if slo is not None else {"objectives": [volume_objective(40.0)]},
                            k8s if k8s is not None else cluster(), result if result is not None else pg(),
-                           "volume_usage", url, "platform", pvc, 85, 95)
+                           "volume_usage", url, "platform", PVC if pvc is None else pvc, 85, 95)
 
 
 @pytest.mark.parametrize(("percent", "status"), [(85.0, "ok"), (85.1, "warning"), (95.0, "warning"), (95.1, "critical")])

@@ -357,7 +357,7 @@ def test_namespace_report_and_summary():
     assert (total["pods"], total["unhealthy_pods"], total["workloads_unhealthy"], total["hpas_at_max"]) == (3, 2, 1, 1)
     assert total["problems"] == {"critical": 2, "warning": 3}
     assert total["problems_by_category"] == {"namespace": 1, "pod": 2, "workload": 1, "hpa": 1, "resources": 0,
-                                            "volume": 0, "node": 0}
+                                             "volume": 0, "node": 0}
 
 
 def test_all_pods_and_healthy_summary():

@@ -87,9 +87,8 @@ def test_node_row_fields():
 
 
 def test_nodes_report_counts_and_order():
-    report = nodes_report([node("b", ready="False"), node("a", conditions=[("MemoryPressure", "True")],
-                                                           unschedulable=True)],
-                          [pod("a", cpu="1900m")], THRESHOLDS)
+    pressured = node("a", conditions=[("MemoryPressure", "True")], unschedulable=True)
+    report = nodes_report([node("b", ready="False"), pressured], [pod("a", cpu="1900m")], THRESHOLDS)
     assert [row["name"] for row in report["nodes"]] == ["a", "b"]
     assert (report["ready"], report["not_ready"], report["with_pressure"], report["unschedulable"],
             report["over_requests_threshold"]) == (1, 1, 1, 1, 1)

@@ -248,8 +248,8 @@ def test_mixed_sources_and_probes_in_one_call(monkeypatch, ent_prometheus):
     result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001", "fail_on": "never",
                   "objectives": [{"name": "availability"}, dict(THRESHOLDS[0], source="prometheus")],
                   "probes": [{"name": "v2", "url": "http://v2:8001/health"}, {"url": "http://down:1/health", "count": 2}]})
-    assert [(o["name"], o["source"]) for o in result["objectives"]] == [("availability", "endpoint"),
-                                                                     ("accuracy", "prometheus")]
+    assert [(o["name"], o["source"]) for o in result["objectives"]] == [
+        ("availability", "endpoint"), ("accuracy", "prometheus")]
     assert result["objectives"][1]["status"] == "breached"
     v2, down = result["probes"]
     assert (v2["name"], v2["count"], v2["errors"], v2["status_codes"]) == ("v2", 3, 0, {"200": 3})
@@ -260,7 +260,9 @@ def test_mixed_sources_and_probes_in_one_call(monkeypatch, ent_prometheus):
 
 
 def test_a_failing_source_leaves_its_objectives_inconclusive_and_the_rest_judged(monkeypatch, ent_prometheus):
-    monkeypatch.setattr(sources, "exchange", lambda *a, **k: (_ for _ in ()).throw(TransportError("connection refused")))
+    def refused(*args, **kwargs):
+        raise TransportError("connection refused")
+    monkeypatch.setattr(sources, "exchange", refused)
     result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001", "fail_on": "never",
                   "objectives": [{"name": "availability", "no_data": "fail"}, dict(THRESHOLDS[1], source="prometheus")]})
     assert result["failed"]
