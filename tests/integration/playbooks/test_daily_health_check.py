@@ -102,8 +102,9 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     report_dir = tmp_path / "reports"
     env = dict(service_env(services), **sandbox.env(), SRE_REPORT_DIR=str(report_dir),
                SRE_BACKUP_DIR=str(tmp_path / "backups"))
+    # (A generous latency limit: on a loaded test machine the sandbox may answer slowly; errors still count.)
     extra = {"health_check_namespaces": [namespace["name"]], "health_check_postgres_database": "postgres",
-             "health_check_backup_s3": {}}
+             "health_check_backup_s3": {}, "health_check_endpoint_latency_warning": 10}
     before = snapshot(namespace)
 
     # The default health_check_fail_on (critical) fails the play on the crash-looping Deployment,
