@@ -274,21 +274,11 @@ options:
     elements: dict
     default: []
     suboptions:
-      # The options of O(probe), with a name and fewer requests each.
+      # The options of O(probe), and a name.
       <<: *probe_suboptions
       name:
         description: Name of the endpoint in RV(probes); defaults to the URL.
         type: str
-      count:
-        description: Number of requests.
-        type: int
-        default: 3
-      concurrency:
-        description:
-          - Requests in flight at most at once, for this endpoint. The default sends them one after another, so
-            its latency does not include queueing behind our own requests (the endpoints are probed at once).
-        type: int
-        default: 1
 notes:
   - Counts come from C(increase()) over each window, so the first and last scrape intervals are extrapolated as
     Prometheus does; over a 30-day window that moves ratios by far less than a per mille.
@@ -544,7 +534,7 @@ probes:
   elements: dict
   sample:
     - {name: v2, url: "http://localhost:8001/api/v1/health/status", count: 3, errors: 0, status_codes: {"200": 3},
-       latency_p50: 0.0021, latency_p95: 0.0034, latency_p99: 0.0035, concurrency: 1, duration_seconds: 0.004}
+       latency_p50: 0.0021, latency_p95: 0.0034, latency_p99: 0.0035, concurrency: 1, duration_seconds: 0.006}
 """
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.module import RunbookModule

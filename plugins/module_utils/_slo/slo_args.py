@@ -66,10 +66,9 @@ PROBE_OPTIONS = {
     "headers": {"type": "dict", "default": {}, "no_log": True},  # Authorization headers carry tokens
     "validate_certs": {"type": "bool", "default": True},
 }
-# The endpoints of ``probes``: a probe each, with a name for the report. The endpoints are probed at the
-# same time, each one's requests one after another, so no endpoint's latency includes our own queueing.
-PROBES_OPTIONS = dict(PROBE_OPTIONS, name={"type": "str"}, count={"type": "int", "default": 3},
-                      concurrency={"type": "int", "default": 1})
+# The endpoints of ``probes``: a probe each, with a name for the report; the endpoints are probed at the
+# same time.
+PROBES_OPTIONS = dict(PROBE_OPTIONS, name={"type": "str"})
 
 
 # Bounds on numbers (RunbookModule ranges): NaN, infinity and runaway counts are refused in one sentence.

@@ -247,7 +247,8 @@ def test_mixed_sources_and_probes_in_one_call(monkeypatch, ent_prometheus):
     monkeypatch.setattr(sources, "exchange", fake)
     result = run({"source": "endpoint", "platform_v2_url": "http://v2:8001", "fail_on": "never",
                   "objectives": [{"name": "availability"}, dict(THRESHOLDS[0], source="prometheus")],
-                  "probes": [{"name": "v2", "url": "http://v2:8001/health"}, {"url": "http://down:1/health", "count": 2}]})
+                  "probes": [{"name": "v2", "url": "http://v2:8001/health", "count": 3},
+                             {"url": "http://down:1/health", "count": 2}]})
     assert [(o["name"], o["source"]) for o in result["objectives"]] == [
         ("availability", "endpoint"), ("accuracy", "prometheus")]
     assert result["objectives"][1]["status"] == "breached"
