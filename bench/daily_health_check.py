@@ -97,8 +97,9 @@ class Bench:
         if [check["id"] for check in checks] != CHECK_IDS:
             raise RuntimeError(f"the report holds {[check['id'] for check in checks]}, not {CHECK_IDS}")
         report.unlink()
-        recap = re.search(r"ok=(\d+)\s+changed=\d+\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)", proc.stdout)
-        return took, (int(recap.group(1)) + int(recap.group(2))) if recap else None
+        # Tasks that ran (ok or changed) over every host of the recap, of which module runs are the reads.
+        ran = sum(int(ok) for ok in re.findall(r"\bok=(\d+)\s+changed=\d+", proc.stdout))
+        return took, ran
 
     def script(self, full):
         started = time.monotonic()
@@ -112,7 +113,7 @@ class Bench:
     def run(self, rounds):
         runners = {"ours": self.playbook, "baseline": lambda: self.script(False), "full": lambda: self.script(True)}
         tasks = self.playbook()[1]  # warm-up: caches, and proof that every check is judged
-        log(f"the playbook runs {tasks} tasks")
+        log(f"the playbook ran {tasks} tasks over its hosts")
         for name in ("baseline", "full"):
             runners[name]()
         times = {name: [] for name in runners}
