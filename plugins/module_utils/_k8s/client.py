@@ -57,6 +57,8 @@ _KINDS = (
     ("apis/batch/v1", True, ("Job", "CronJob")),
     ("api/v1", True, ("Pod", "Event")),
     ("api/v1", False, ("Namespace", "Node")),
+    ("api/v1", True, ("ConfigMap",)),
+    ("apis/policy/v1", True, ("PodDisruptionBudget",)),
 )
 
 # kind -> (API group path, plural, namespaced)
