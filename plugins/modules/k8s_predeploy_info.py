@@ -17,7 +17,7 @@ description:
     C(CrashLoopBackOff), ...).
   - V(no_rollout) - the controller has seen the latest spec and no rollout is in progress; a paused rollout or one
     past its progress deadline counts as in progress.
-  - V(hpa) - no HorizontalPodAutoscaler of the workload is at its C(maxReplicas): at the maximum there is no headroom
+  - V(hpa) - no HorizontalPodAutoscaler of the workload is at its C(maxReplicas); at the maximum there is no headroom
     for load while pods are replaced.
   - V(capacity) - the surge pods of the update fit on the schedulable nodes. The surge comes from the update strategy
     (C(maxSurge), rounded up as the controller does; a DaemonSet needs room for one more pod on each of its nodes). A
