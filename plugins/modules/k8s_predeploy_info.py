@@ -127,7 +127,7 @@ checks:
   returned: success
   type: list
   elements: dict
-update:
+update_budget:
   description: The update strategy resolved against the replicas - C(strategy), C(replicas), C(surge) (pods added
     above the desired count at once) and C(unavailable) (pods taken below it at once).
   returned: success

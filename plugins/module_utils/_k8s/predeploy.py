@@ -124,14 +124,17 @@ def check_no_rollout(kind, obj):
     return _result("no_rollout", True, "no rollout in progress")
 
 
-def check_hpa(kind, name, hpas):
-    """No HPA of the workload stands at its maxReplicas (current or desired)."""
+def check_hpa(kind, name, hpas, replicas=None):
+    """No HPA of the workload stands at its maxReplicas (current or desired).
+
+    An HPA its controller has not reported on yet counts the workload's own ``replicas``.
+    """
     rows = []
     for hpa in hpas:
         if not ro.hpa_targets(hpa, kind, name):
             continue
         spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
-        current = status.get("currentReplicas")
+        current = status.get("currentReplicas", replicas)
         desired = status.get("desiredReplicas")
         highest = max(value for value in (current, desired, 0) if value is not None)
         rows.append({"name": (hpa.get("metadata") or {}).get("name"), "min_replicas": spec.get("minReplicas") or 1,

@@ -66,7 +66,7 @@ class PreDeploy:
         passed, failed, message = predeploy.summary(results)
         return {"changed": False, "passed": passed, "failed_checks": failed,
                 "message": f"{self.ref}: {message[0].lower()}{message[1:]}", "checks": results,
-                "update": self.budget, "would_change": bool(changes) if self.params["images"] else None,
+                "update_budget": self.budget, "would_change": bool(changes) if self.params["images"] else None,
                 "image_changes": changes}
 
     def own_pods(self):
@@ -83,7 +83,7 @@ class PreDeploy:
 
     def _hpa(self):
         hpas = self.api.list("HorizontalPodAutoscaler", self.namespace)["items"]
-        return predeploy.check_hpa(self.kind, self.name, hpas)
+        return predeploy.check_hpa(self.kind, self.name, hpas, self.budget["replicas"])
 
     def _capacity(self):
         try:

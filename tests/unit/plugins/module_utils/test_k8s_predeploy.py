@@ -113,6 +113,10 @@ def test_hpa_at_max_fails_and_headroom_passes():
     at_max = predeploy.check_hpa("Deployment", "web", [hpa("web", 9, 10, 10)])
     assert not at_max["passed"] and at_max["hpas"][0]["at_max"]
     assert "HorizontalPodAutoscaler web is at its maximum (9 of maxReplicas 10)" in at_max["message"]
+    fresh = {"metadata": {"name": "web"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                                                   "maxReplicas": 3}}
+    assert not predeploy.check_hpa("Deployment", "web", [fresh], replicas=3)["passed"]
+    assert predeploy.check_hpa("Deployment", "web", [fresh], replicas=2)["passed"]
 
 
 def test_pod_requests_count_init_containers_and_overhead_as_the_scheduler():
