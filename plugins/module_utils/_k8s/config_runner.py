@@ -65,6 +65,10 @@ class ConfigChange:
         self.diffs = []
         self._data_changes = []
         self._configmap = None
+        for option in ("data", "env"):  # the values asked for, changed or not, never show in the invocation
+            for name, value in (self.params[option] or {}).items():
+                if name in self.sensitive and isinstance(value, (str, int, float)) and len(str(value)) >= MIN_SCRUBBED:
+                    module.no_log_values.add(str(value))
 
     # ------------------------------------------------------------------ planning
 
