@@ -258,9 +258,9 @@ options:
         type: str
         default: 1m
       count:
-        description: Measurements to take when no limit ends the run earlier.
+        description: Measurements to take when no limit ends the run earlier (V(1) measures once, with the limits).
         type: int
-        default: 5
+        default: 1
       initial_delay:
         description: Time to wait before the first measurement (let the new pods take traffic).
         type: str

@@ -42,9 +42,23 @@ OPTIONS = {
 MIN_SCRUBBED = 4
 
 
+def sensitive_values(params):
+    """The values asked for under a name listed in ``sensitive`` (RunbookModule's extra_secrets; raw input too)."""
+    names = params.get("sensitive")
+    names = {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+    found = []
+    for option in ("data", "env"):
+        given = params.get(option)
+        if isinstance(given, dict):
+            found += [str(value) for name, value in given.items()
+                      if name in names and isinstance(value, (str, int, float)) and not isinstance(value, bool)]
+    return found
+
+
 def module_args():
     """Keyword arguments of RunbookModule for k8s_config_change."""
     return {"argument_spec": merge_argspecs(K8S_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
+            "extra_secrets": sensitive_values,
             "required_one_of": [["configmap", "env"]],
             "required_by": {"data": "configmap", "env": "name", "containers": "env"},
             "ranges": dict(K8S_RANGES, wait_timeout=(1, 86400))}
@@ -65,10 +79,6 @@ class ConfigChange:
         self.diffs = []
         self._data_changes = []
         self._configmap = None
-        for option in ("data", "env"):  # the values asked for, changed or not, never show in the invocation
-            for name, value in (self.params[option] or {}).items():
-                if name in self.sensitive and isinstance(value, (str, int, float)) and len(str(value)) >= MIN_SCRUBBED:
-                    module.no_log_values.add(str(value))
 
     # ------------------------------------------------------------------ planning
 

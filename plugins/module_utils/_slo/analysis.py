@@ -31,7 +31,7 @@ FAILED_STATUSES = {"breached": frozenset({"breached"}), "warning": frozenset({"b
 
 OPTIONS = {
     "interval": {"type": "str", "default": "1m"},
-    "count": {"type": "int", "default": 5},
+    "count": {"type": "int", "default": 1},
     "initial_delay": {"type": "str", "default": "0s"},
     "failure_limit": {"type": "int", "default": 0},
     "inconclusive_limit": {"type": "int", "default": 0},
