@@ -194,10 +194,26 @@ configmap:
       type: str
       sample: checksum.sre.runbooks/app-config
 env:
-  description: The env changes of O(name), with C(kind), C(name), C(namespace) and C(changes) (each with
-    C(container), C(name), C(action), C(before), C(after)); null without O(env).
+  description: The env changes of O(name); null without O(env).
   returned: success, and when a rollout failed
   type: dict
+  contains:
+    kind:
+      description: Kind of the workload.
+      type: str
+    name:
+      description: Its name.
+      type: str
+    namespace:
+      description: Its namespace.
+      type: str
+    changes:
+      description: Each variable set or removed, with C(container), C(name), C(action) (V(add), V(change),
+        V(remove)), C(before) and C(after) (null when absent; V(<sensitive>) for O(sensitive) names; a variable set
+        from another source shows as V((from secretKeyRef)) and the like).
+      type: list
+      elements: dict
+      sample: [{container: app, name: JAVA_OPTS, action: change, before: "-Xmx512m", after: "-Xmx1g"}]
 consumers:
   description: The workloads that use O(configmap), each with C(kind), C(name), C(references) (how it uses it,
     such as V(envFrom of container app) or V(volume config)), C(checksum_before) and C(rolls) (whether it rolls out).

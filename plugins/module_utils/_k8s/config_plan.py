@@ -152,8 +152,7 @@ def data_patch(changes, resource_version, undo=False):
 
 def _containers(spec):
     for key in _CONTAINER_KEYS:
-        for container in spec.get(key) or []:
-            yield container
+        yield from spec.get(key) or []
 
 
 def references(template, configmap):
