@@ -132,10 +132,12 @@ def test_a_failed_precheck_stops_the_update_before_anything_changes(apps, ns, up
 def test_a_failed_migration_stops_the_update(apps, ns, update):
     before = apps.read_namespaced_deployment("ok", ns)
     rc, report, output = update(rollout_deployment="ok", rollout_namespace=ns, rollout_images={"app": "ok:crashloop"},
-                                rollout_migration={"command": ["python", "manage.py", "migrate"]})
+                                rollout_migration={"command": ["python", "manage.py", "migrate"]},
+                                rollout_predeploy_checks=[])  # (the pre-checks are the other tests')
     assert rc == 2, output[-4000:]
     migration = report["migration"]
     assert report["stopped_by"] == "migration" and migration["status"] == "failed" and migration["image"] == "ok:crashloop"
+    assert not report["predeploy"]["ran"]
     assert "container ok-migrate Error exit code 1" in migration["failure"]
     assert report["message"].startswith(f"The migration failed, so Deployment {ns}/ok was not changed: Job {ns}/ok-migrate-")
     after = apps.read_namespaced_deployment("ok", ns)

@@ -50,7 +50,7 @@ def update(k8s_cluster, tmp_path, ns, image, deploy, url):
     env = {"K8S_AUTH_KUBECONFIG": str(k8s_cluster.kubeconfig), "SRE_REPORT_DIR": str(tmp_path)}
     proc = run_playbook("playbooks/rolling_update.yml", {
         "rollout_deployment": "web", "rollout_namespace": ns, "rollout_images": {"app": image},
-        "rollout_wait_timeout": 60,
+        "rollout_wait_timeout": 60, "rollout_predeploy_checks": [],  # (tested in test_deploy_guards.py)
         "rollout_slo_gate": gate(deploy, url), "rollout_bake": {"interval": "1s", "count": 3}}, env=env)
     report = json.loads((tmp_path / f"rollout-update-{HOST}.json").read_text())
     return proc.returncode, report, proc.stdout + proc.stderr
