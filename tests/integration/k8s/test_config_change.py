@@ -159,7 +159,12 @@ def test_env_change_and_a_crashing_env_rolled_back(core, apps, ns):
     crash = {"namespace": ns, "name": "other", "wait_timeout": 60,
              "env": {"JAVA_OPTS": "-Xmx64m test.sre.runbooks/crashloop"}}
     good = {"namespace": ns, "name": "other", "wait_timeout": 60, "env": {"JAVA_OPTS": "-Xmx1g", "WORKERS": 4}}
-    failed, changed, again = run_module_batch(MODULE, [{"args": crash}, {"args": good}, {"args": good}])
+    failed, changed, again, no_map, no_workload = run_module_batch(MODULE, [
+        {"args": crash}, {"args": good}, {"args": good},
+        {"args": {"namespace": ns, "configmap": "nope", "data": {"A": "1"}}},
+        {"args": {"namespace": ns, "name": "nope", "env": {"A": "1"}}}])
+    assert no_map.failed and no_map["msg"] == f"ConfigMap {ns}/nope does not exist."
+    assert no_workload.failed and no_workload["msg"] == f"Deployment {ns}/nope does not exist."
     assert failed.failed and failed["rolled_back"], failed.output
     assert "CrashLoopBackOff" in failed["msg"] and "rolled back to the previous pod template, which completed" in failed["msg"]
     assert not changed.failed and changed.changed and [r["state"] for r in changed["rollouts"]] == ["rolled_out"]
