@@ -58,6 +58,8 @@ _KINDS = (
     ("api/v1", True, ("Pod", "Event")),
     ("api/v1", True, ("Service",)),
     ("api/v1", False, ("Namespace", "Node")),
+    ("api/v1", True, ("ConfigMap",)),
+    ("apis/policy/v1", True, ("PodDisruptionBudget",)),
 )
 
 # kind -> (API group path, plural, namespaced)
@@ -192,8 +194,9 @@ class KubeApi:
             parts.append(subresource)
         return "/".join(parts)
 
-    def _call(self, method, path, query=None, body=None, content_type=None, stream=False, timeout=None, what=None):
-        headers = {"Accept": "application/json"}
+    def _call(self, method, path, query=None, body=None, content_type=None, stream=False, timeout=None, what=None,
+              text=False):
+        headers = {"Accept": "application/json, */*" if text else "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         try:
@@ -216,6 +219,8 @@ class KubeApi:
             data = response.data
         except self._transport_errors as exc:
             raise describe_api_error(exc, self.host, what) from None
+        if text:
+            return (data or b"").decode("utf-8", errors="replace")
         if not data:
             return {}
         try:
@@ -225,6 +230,13 @@ class KubeApi:
 
     def get(self, kind, namespace, name, subresource=None):
         return self._call("GET", self.path(kind, namespace, name, subresource))
+
+    def log(self, namespace, pod, tail_lines=None, container=None):
+        """The pod's log as text (``kubectl logs --tail``): its last ``tail_lines`` lines."""
+        query = [("tailLines", str(int(tail_lines)))] if tail_lines else []
+        if container:
+            query.append(("container", container))
+        return self._call("GET", self.path("Pod", namespace, pod, "log"), query, text=True)
 
     def find(self, kind, namespace, name):
         """The object, or None when it does not exist."""

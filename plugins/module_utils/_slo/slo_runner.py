@@ -6,13 +6,18 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""slo_check once its options are parsed: count events with the chosen source, judge, exit."""
+"""slo_check once its options are parsed: count events with the chosen source, judge, exit.
+
+With ``analysis``, the measurement is repeated on a schedule and the run judged by analysis.py
+(a bake period, as Argo Rollouts' AnalysisRun).
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
 
+from ansible_collections.sre.runbooks.plugins.module_utils._slo import analysis as bake
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import (
     SloError,
     evaluate_objective,
@@ -38,12 +43,17 @@ def run_module(module):
     try:
         prepared = prepare_objectives(p)
         at = parse_time(p["evaluation_time"]) if p["source"] == "prometheus" else None
-    except (SloError, PrometheusError) as exc:
+        config = bake.settings(p["analysis"]) if p["analysis"] else None
+    except (SloError, PrometheusError, bake.AnalysisError) as exc:
         module.fail_json(msg=str(exc))
+    if config and p["evaluation_time"]:
+        module.fail_json(msg="analysis measures the present again and again; it cannot be combined with evaluation_time.")
     if p["evaluation_time"] and p["source"] != "prometheus":
         module.warn(f"evaluation_time only applies to source=prometheus; source={p['source']} measures now.")
     result = {"changed": False, "source": p["source"], "evaluated_at": _iso(time.time() if at is None else at),
               "queries": 0}
+    if config:
+        run_analysis(module, prepared, config, result)
     source = SOURCES[p["source"]](p, at)
     try:
         objectives = [evaluate_objective(objective, counts, alerts, p["budget_warning"])
@@ -56,6 +66,54 @@ def run_module(module):
     if failing:
         module.fail_json(msg="SLO check failed: " + " ".join(o["message"] for o in failing), **result)
     result["msg"] = " ".join(o["message"] for o in objectives)
+    module.exit_json(**result)
+
+
+def measure(params, prepared):
+    """One measurement: (objectives, source) now, or the source's error (PrometheusError, SourceError)."""
+    source = SOURCES[params["source"]](params, None)
+    objectives = [evaluate_objective(objective, counts, alerts, params["budget_warning"])
+                  for objective, counts, alerts in source.measure(prepared)]
+    return objectives, source
+
+
+def run_analysis(module, prepared, config, result, clock=time.monotonic, sleep=time.sleep):
+    """Measure on the analysis schedule until the run ends, then exit (or fail per fail_on) with every measurement."""
+    p = module.params
+    start = clock()
+    measurements, objectives = [], []
+    phase, reason = bake.RUNNING, ""
+    for index in range(config["count"]):
+        delay = bake.due(start, config, index) - clock()
+        if delay > 0:
+            sleep(delay)
+        taken_at = _iso(time.time())
+        try:
+            objectives, source = measure(p, prepared)
+        except (PrometheusError, SourceError) as exc:
+            measurements.append({"index": index + 1, "at": taken_at, "phase": bake.ERROR, "status": None,
+                                 "message": str(exc), "summary": None})
+        else:
+            result["queries"] += source.queries
+            result.update(source.extra)
+            outcome = bake.measurement_phase(objectives, config["failed_status"])
+            measurements.append({"index": index + 1, "at": taken_at, "phase": outcome,
+                                 "status": overall_status(objectives), "summary": summarize(objectives),
+                                 "message": " ".join(o["message"] for o in objectives)})
+        phase, reason = bake.run_phase(measurements, config)
+        if phase != bake.RUNNING:
+            break
+    result["evaluated_at"] = measurements[-1]["at"]
+    result.update(verdict(objectives, should_fail(objectives, p["fail_on"])))
+    result["passed"] = phase == bake.SUCCESSFUL
+    result["analysis"] = {"phase": phase, "message": reason, "counts": bake.counts(measurements),
+                          "measurements": measurements, "elapsed": round(clock() - start, 3),
+                          **{key: config[key] for key in bake.OPTIONS}}
+    sentence = f"SLO analysis {phase}: {reason}"
+    detail = bake.failure_detail(measurements)
+    if phase != bake.SUCCESSFUL and p["fail_on"] != "never":
+        module.fail_json(msg=f"{sentence}; last: {detail}" if detail else f"{sentence}.", **result)
+    result["msg"] = f"{sentence}." if phase == bake.SUCCESSFUL or not detail else f"{sentence}; last: {detail}"
     module.exit_json(**result)
 
 
