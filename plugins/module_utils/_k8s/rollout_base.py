@@ -20,8 +20,8 @@ from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_p
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, object_ref
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import RolloutWaiter, owned_revisions
 
-# The actions whose failed wait may be rolled back automatically (auto_rollback).
-ROLLBACK_ACTIONS = ("status", "set_image", "restart")
+# The actions whose failed wait may be rolled back automatically (auto_rollback); k8s_resources' is "resources".
+ROLLBACK_ACTIONS = ("status", "set_image", "restart", "resources")
 
 
 class TaskFailed(Exception):
@@ -32,12 +32,13 @@ class RolloutBase:
     """Runs the action on each selected object and gathers the per-object results.
 
     Subclasses set ``self.actions``, the table from action name to the bound method that handles one object.
+    ``params`` replaces the module's parameters (a module that acts on several workloads passes each its own).
     """
 
-    def __init__(self, module, api):
+    def __init__(self, module, api, params=None):
         self.module = module
         self.api = api
-        self.params = module.params
+        self.params = module.params if params is None else params
         self.kind = self.params["kind"]
         self.namespace = self.params["namespace"]
         self.action = self.params["action"]
