@@ -49,6 +49,8 @@ class RolloutBase:
         self._ref = None
         self._entry = None
         self._obj_before = None
+        # A ProgressDeadlineExceeded condition from before our patch, which the wait must not take for ours.
+        self._stale_progress = None
         self.actions = {}
 
     # -------------------------------------------------------------------------- selection
@@ -132,6 +134,7 @@ class RolloutBase:
         return revision if revision is not None else ro.pointer_revision(self.kind, obj, revs)
 
     def _patch(self, body, patch_type):
+        self._stale_progress = ro.timed_out_condition(self._obj_before)
         metadata = self._obj_before["metadata"]
         return self.api.patch(self.kind, self.namespace, metadata["name"], body, patch_type=patch_type)
 
@@ -139,7 +142,7 @@ class RolloutBase:
 
     def _wait(self, accept=None):
         waiter = RolloutWaiter(self.api, self.kind, self.namespace, self._entry["name"],
-                               self.params["fail_fast_reasons"], accept=accept)
+                               self.params["fail_fast_reasons"], accept=accept, stale_progress=self._stale_progress)
         return waiter.wait(self.params["wait_timeout"])
 
     def _record_wait(self, outcome):

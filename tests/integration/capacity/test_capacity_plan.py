@@ -1,0 +1,206 @@
+"""capacity_plan_info (S3) and k8s_resources (S5) against the real control plane and a real Prometheus
+that starts on promtool-backfilled history (history.py), whose percentiles and maxima are known exactly.
+
+The recommendations must equal the analytic values of that history (within the rounding up to whole
+millicores and MiB), Prometheus' own quantile_over_time must agree with the percentile computed from
+range-query samples, and applying the plan must roll the pods to the new resources.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import urlencode
+from urllib.request import urlopen
+
+import pytest
+
+from tests.integration.capacity.history import MIB, NEW_HASH, RATE_WINDOW, Expected, p
+from tests.integration.module_batch import run_module_batch
+from tests.integration.module_runner import run_module, run_module_tasks
+from tests.integration.waiting import wait_until
+
+PLAN = "sre.runbooks.capacity_plan_info"
+RESOURCES = "sre.runbooks.k8s_resources"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+def plan_args(capacity, **extra):
+    return {"namespaces": [capacity["ns"]], "prometheus_url": capacity["prometheus"]["url"], "window": "12h",
+            "step": "5m", "rate_window": f"{RATE_WINDOW}s", "evaluation_time": str(capacity["end"]), **extra}
+
+
+def by_name(items, name):
+    found = [item for item in items if item["name"] == name]
+    assert len(found) == 1, [item["name"] for item in items]
+    return found[0]
+
+
+def millicores(cores):
+    return f"{math.ceil(round(cores * 1000, 6))}m"
+
+
+@pytest.fixture(scope="module")
+def plan(capacity):
+    result = run_module(PLAN, plan_args(capacity, names=["web", "db", "idle"], no_data="report"))
+    assert not result.failed and not result.changed, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def expected(capacity):
+    return Expected(capacity["ns"], capacity["other_ns"])
+
+
+def test_recommendations_equal_the_analytic_percentiles_of_the_history(capacity, plan, expected):
+    assert [(w["kind"], w["name"]) for w in plan["workloads"]] == [("Deployment", "idle"), ("Deployment", "web"),
+                                                                   ("StatefulSet", "db")]
+    web = by_name(plan["workloads"], "web")
+    assert web["status"] == "ok" and web["message"] == "", web
+    app, sidecar = by_name(web["containers"], "app"), by_name(web["containers"], "sidecar")
+
+    # CPU request: the p95 of each pod's 5-minute rates, highest over the three pods (old and new ReplicaSet).
+    p95 = expected.cpu_percentile("web", "app")
+    assert app["usage"]["cpu_cores"]["percentile"] == pytest.approx(p95, abs=1e-6)
+    assert app["recommended"]["requests"]["cpu"] == millicores(p95) == "217m"
+    assert app["recommended"]["limits"]["cpu"] is None  # KRR: no CPU limit
+    # Memory: the peak inside the window plus 15 %, rounded up to MiB; the bigger peak before the window is ignored.
+    peak = expected.memory_max("web", "app")
+    assert app["usage"]["memory_bytes"]["max"] == peak == 200 * MIB + 12345
+    memory = f"{math.ceil(peak * 1.15 / MIB)}Mi"
+    assert app["recommended"]["requests"]["memory"] == app["recommended"]["limits"]["memory"] == memory == "231Mi"
+    assert app["points"] == {"cpu": 217, "memory": 217} and app["pods"] == 3
+    assert app["current"] == {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+    # The sidecar uses less than the minimums (10 millicores, 100 MiB).
+    assert sidecar["usage"]["cpu_cores"]["percentile"] == pytest.approx(expected.cpu_percentile("web", "sidecar"),
+                                                                         abs=1e-6)
+    assert sidecar["recommended"]["requests"] == {"cpu": "10m", "memory": "100Mi"}
+
+    # The StatefulSet's pods are db-0 and db-1.
+    db = by_name(plan["workloads"], "db")
+    postgres = by_name(db["containers"], "postgres")
+    assert postgres["usage"]["cpu_cores"]["percentile"] == pytest.approx(expected.cpu_percentile("db", "postgres"),
+                                                                          abs=1e-6)
+    assert postgres["usage"]["memory_bytes"]["max"] == expected.memory_max("db", "postgres")
+    assert db["replicas"] == 2 and db["live_pods"] == 2
+
+    idle = by_name(plan["workloads"], "idle")
+    assert idle["status"] == "no_data" and idle["containers"][0]["recommended"] == {"requests": {}, "limits": {}}
+    assert plan["summary"] == {"workloads": 3, "ok": 2, "insufficient_data": 0, "no_data": 1}
+    assert plan["evaluated_at"].endswith("Z") and plan["queries"] == 2
+
+
+def test_replica_plan_follows_the_total_load(plan, expected):
+    replica_plan = by_name(plan["workloads"], "web")["replica_plan"]
+    assert replica_plan["status"] == "ok" and replica_plan["limiting_container"] == "app"
+    assert replica_plan["current"] == 2 and replica_plan["cpu_request_cores"] == 0.25
+    wanted = [expected.replicas("web", "app", 0.25, growth) for growth in (0, 25, 50, 100)]
+    assert [entry["replicas"] for entry in replica_plan["plan"]] == wanted == [2, 3, 3, 4]
+    assert [entry["growth_percent"] for entry in replica_plan["plan"]] == [0, 25, 50, 100]
+    assert [entry["additional"] for entry in replica_plan["plan"]] == [n - 2 for n in wanted]
+
+
+def test_prometheus_quantile_over_time_agrees_with_the_range_query_percentile(capacity, plan, expected):
+    # The highest pod percentile is the new pod b's; Prometheus computes it over the same 5-minute steps.
+    pod = f"web-{NEW_HASH}-bbbbb"
+    query = (f'quantile_over_time(0.95, rate(container_cpu_usage_seconds_total{{namespace="{capacity["ns"]}",'
+             f'pod="{pod}",container="app"}}[{RATE_WINDOW}s])[12h:5m])')
+    url = f"{capacity['prometheus']['url']}/api/v1/query?{urlencode({'query': query, 'time': capacity['end']})}"
+    with urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback Prometheus of this test
+        result = json.load(answer)["data"]["result"]
+    assert len(result) == 1, result
+    from_prometheus = float(result[0]["value"][1])
+    ours = by_name(by_name(plan["workloads"], "web")["containers"], "app")["usage"]["cpu_cores"]["percentile"]
+    assert from_prometheus == pytest.approx(ours, abs=1e-9)
+    assert from_prometheus == pytest.approx(p(expected.cpu_by_pod("web", "app")[pod], 95), abs=1e-6)
+
+
+def test_bad_input_is_one_sentence_each(capacity):
+    ns = capacity["ns"]
+    base = plan_args(capacity)
+    cases = [
+        ("unknown workload", PLAN, dict(base, names=["nope"]),
+         f"No Deployment, StatefulSet or DaemonSet named nope in namespace {ns}."),
+        ("selector matching nothing", PLAN, dict(base, label_selectors=["app=nothing"]),
+         f"No Deployment, StatefulSet or DaemonSet in namespace {ns} matches app=nothing."),
+        ("unknown namespace", PLAN, dict(base, namespaces=["capacity-no-such-namespace"]),
+         "Namespace capacity-no-such-namespace does not exist."),
+        ("Prometheus down", PLAN, dict(base, names=["web"], prometheus_url="http://127.0.0.1:1"),
+         "Cannot reach Prometheus at http://127.0.0.1:1: connection refused."),
+        ("no data", PLAN, dict(base, names=["idle"]),
+         f"Prometheus at {capacity['prometheus']['url']} has no container_cpu_usage_seconds_total or "
+         f"container_memory_working_set_bytes samples for Deployment {ns}/idle in the 12h before "),
+        ("unknown workload (S5)", RESOURCES, {"namespace": ns, "name": "nope", "resources": {"app": {"requests": {
+            "cpu": "1"}}}}, f"Deployment {ns}/nope does not exist."),
+        ("selector matching nothing (S5)", RESOURCES, {"namespace": ns, "label_selectors": ["app=nothing"],
+                                                       "resources": {"*": {"requests": {"cpu": "1"}}}},
+         f"No Deployment in namespace {ns} matches app=nothing."),
+        ("unknown container (S5)", RESOURCES, {"namespace": ns, "name": "web", "resources": {"nope": {"requests": {
+            "cpu": "1"}}}}, f"Deployment {ns}/web has no container named 'nope' (containers: app, sidecar)."),
+        ("request above limit (S5)", RESOURCES, {"namespace": ns, "name": "web", "resources": {"app": {"requests": {
+            "cpu": "2"}}}}, f"Deployment {ns}/web: the cpu request 2 of container 'app' would exceed its cpu limit 1."),
+    ]
+    tasks = [{"name": name, module: args, "ignore_errors": True} for name, module, args, _msg in cases]
+    results, _proc = run_module_tasks(PLAN, tasks)
+    assert len(results) == len(cases)
+    for (name, _module, _args, message), result in zip(cases, results):
+        assert result.failed, (name, result)
+        assert result["msg"].startswith(message), (name, result["msg"])
+        assert "\n" not in result["msg"] and result["msg"].endswith("."), (name, result["msg"])
+
+
+# ------------------------------------------------------------------------------ S5
+
+def pod_resources(core, ns, app):
+    return [{c.name: c.resources.to_dict() for c in pod.spec.containers}
+            for pod in core.list_namespaced_pod(ns, label_selector=f"app={app}").items
+            if pod.metadata.deletion_timestamp is None]
+
+
+def test_applying_the_plan_rolls_the_pods_to_the_recommended_resources(capacity, plan, apps, core):
+    ns = capacity["ns"]
+    recommendations = [w for w in plan["workloads"] if w["name"] == "web"]
+    args = {"recommendations": recommendations, "change_cause": "capacity plan"}
+    check, real, check_again, real_again = run_module_batch(RESOURCES, [
+        {"args": args, "check": True, "diff": True}, {"args": args, "diff": True}, {"args": args, "check": True},
+        {"args": args}])
+    assert check.changed and not check.failed, check.output
+    assert check["diff"]["before"]["resources"]["app"]["limits"] == {"cpu": "1", "memory": "512Mi"}
+    assert check["diff"]["after"]["resources"]["app"] == {"requests": {"cpu": "217m", "memory": "231Mi"},
+                                                          "limits": {"memory": "231Mi"}}
+    # Check mode stored nothing: the real run still had the change to make.
+    assert real.changed and not real.failed, real.output
+    entry = real["workloads"][0]
+    assert entry["wait"]["outcome"] == "complete" and (entry["revision_before"], entry["revision"]) == (1, 2)
+    assert entry["containers_changed"] == ["app", "sidecar"] and not entry["rolled_back"]
+    assert not check_again.changed and not real_again.changed, (check_again.output, real_again.output)
+
+    # On the server: a new ReplicaSet, and every live pod runs with the recommended resources.
+    dep = apps.read_namespaced_deployment("web", ns)
+    assert dep.metadata.annotations[REVISION] == "2" and dep.metadata.annotations["kubernetes.io/change-cause"] == \
+        "capacity plan"
+    sets = apps.list_namespaced_replica_set(ns, label_selector="app=web").items
+    assert sorted(int(rs.metadata.annotations[REVISION]) for rs in sets) == [1, 2]
+    want = {"app": {"requests": {"cpu": "217m", "memory": "231Mi"}, "limits": {"memory": "231Mi"}},
+            "sidecar": {"requests": {"cpu": "10m", "memory": "100Mi"}, "limits": {"memory": "100Mi"}}}
+
+    def rolled():
+        pods = pod_resources(core, ns, "web")
+        done = len(pods) == 2 and all({name: {k: v for k, v in res.items() if v} for name, res in pod.items()} == want
+                                      for pod in pods)
+        return pods if done else None
+
+    wait_until(rolled, "web's pods running with the recommended resources")
+
+
+def test_a_failed_rollout_puts_the_previous_resources_back(capacity, apps):
+    ns = capacity["ns"]
+    # More memory than any node has: the new pod stays Pending until the 3 s progress deadline passes.
+    result = run_module(RESOURCES, {"namespace": ns, "name": "idle", "wait_timeout": 120,
+                                    "resources": {"idle": {"requests": {"memory": "64Ti"}}}})
+    assert result.failed and result.changed and result["rolled_back"], result.output
+    entry = result["workloads"][0]
+    assert entry["wait"]["reason"] == "ProgressDeadlineExceeded" and entry["rollback"]["complete"]
+    assert "rolled back to revision 1" in result["msg"] and "\n" not in result["msg"]
+    container = apps.read_namespaced_deployment("idle", ns).spec.template.spec.containers[0]
+    assert container.resources.requests == {"cpu": "100m", "memory": "128Mi"}
