@@ -1,9 +1,12 @@
-"""capacity_plan_info (S3) and k8s_resources (S5) against the real control plane and a real Prometheus
-that starts on promtool-backfilled history (history.py), whose percentiles and maxima are known exactly.
+"""Capacity planning (S3), the cost report (S4) and the requests/limits patch (S5) against the real control
+plane and a real Prometheus that starts on promtool-backfilled history (history.py), whose percentiles,
+maxima and means are known exactly.
 
 The recommendations must equal the analytic values of that history (within the rounding up to whole
 millicores and MiB), Prometheus' own quantile_over_time must agree with the percentile computed from
-range-query samples, and applying the plan must roll the pods to the new resources.
+range-query samples, the cost report must price exactly what the pods request and what the history
+used, and applying the plan must roll the pods to the new resources. The S5 tests come last: they
+change the workloads the others read.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from urllib.request import urlopen
 
 import pytest
 
+from tests.integration.ansible_run import run_playbook
 from tests.integration.capacity.history import MIB, NEW_HASH, RATE_WINDOW, Expected, p
 from tests.integration.module_batch import run_module_batch
 from tests.integration.module_runner import run_module, run_module_tasks
@@ -147,6 +151,84 @@ def test_bad_input_is_one_sentence_each(capacity):
         assert result.failed, (name, result)
         assert result["msg"].startswith(message), (name, result["msg"])
         assert "\n" not in result["msg"] and result["msg"].endswith("."), (name, result["msg"])
+
+
+# ------------------------------------------------------------------------------ S4
+
+GIB = 2 ** 30
+PRICES = {"cpu_core_hour": 0.04, "memory_gb_hour": 0.005, "currency": "EUR"}
+
+
+def cost_report(capacity, report_dir, **extra):
+    play_vars = {"capacity_namespaces": [capacity["ns"]], "capacity_prometheus_url": capacity["prometheus"]["url"],
+                 "capacity_window": "12h", "capacity_step": "5m", "capacity_rate_window": f"{RATE_WINDOW}s",
+                 "capacity_evaluation_time": str(capacity["end"]), "capacity_report_dir": str(report_dir), **extra}
+    return run_playbook("playbooks/cost_report.yml", play_vars)
+
+
+def hourly(cpu_cores, memory_bytes):
+    return cpu_cores * PRICES["cpu_core_hour"] + memory_bytes / GIB * PRICES["memory_gb_hour"]
+
+
+def live_requests(core, ns, app):
+    """CPU cores and memory bytes the live pods of ``app`` request, read from the API server."""
+    units = {"m": 0.001, "Mi": MIB, "Gi": GIB}
+
+    def amount(text):
+        for suffix, factor in units.items():
+            if text.endswith(suffix):
+                return float(text[:-len(suffix)]) * factor
+        return float(text)
+
+    pods = [pod for pod in core.list_namespaced_pod(ns, label_selector=f"app={app}").items
+            if pod.metadata.deletion_timestamp is None]
+    cpu = sum(amount(c.resources.requests["cpu"]) for pod in pods for c in pod.spec.containers)
+    memory = sum(amount(c.resources.requests["memory"]) for pod in pods for c in pod.spec.containers)
+    return cpu, memory, len(pods)
+
+
+def test_cost_report_prices_requested_used_waste_and_savings(capacity, expected, core, tmp_path):
+    proc = cost_report(capacity, tmp_path, capacity_prices=PRICES)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    report = json.loads((tmp_path / "capacity-cost-platform-cluster.json").read_text())
+    plan = report["plan"]
+    assert report["action"] == "cost" and plan["prices"]["currency"] == "EUR"
+    assert {w["name"]: w["status"] for w in plan["workloads"]} == {
+        "idle": "no_data", "web": "ok", "web-api": "ok", "db": "ok"}
+
+    web = by_name(plan["workloads"], "web")["cost"]
+    cpu, memory, pods = live_requests(core, capacity["ns"], "web")
+    assert (cpu, memory, pods) == (pytest.approx(0.6), 2 * (512 + 64) * MIB, 2)
+    assert web["requested"]["cpu_cores"] == pytest.approx(cpu) and web["requested"]["memory_bytes"] == memory
+    assert web["requested"]["hourly"] == pytest.approx(hourly(cpu, memory))
+    used = expected.used("web")
+    assert web["used"]["cpu_cores"] == pytest.approx(used["cpu_cores"], abs=1e-6)
+    assert web["used"]["memory_bytes"] == pytest.approx(used["memory_bytes"], abs=1)
+    assert web["waste"]["hourly"] == pytest.approx(hourly(cpu - used["cpu_cores"], memory - used["memory_bytes"]))
+    # Right-sizing: every live pod at the recommended requests (app 217m/231Mi, sidecar 10m/100Mi).
+    recommended_cpu, recommended_memory = pods * (0.217 + 0.010), pods * (231 + 100) * MIB
+    assert web["savings"]["cpu_cores"] == pytest.approx(cpu - recommended_cpu)
+    assert web["savings"]["monthly"] == pytest.approx(730 * hourly(cpu - recommended_cpu, memory - recommended_memory))
+
+    idle = by_name(plan["workloads"], "idle")["cost"]
+    assert idle["used"] is None and idle["savings"] is None and idle["requested"]["cpu_cores"] == pytest.approx(0.1)
+    (namespace,) = plan["namespaces"]
+    assert namespace["workloads"] == 4 and namespace["without_history"] == 1
+    total_requested = sum(w["cost"]["requested"]["monthly"] for w in plan["workloads"])
+    assert namespace["requested"]["monthly"] == pytest.approx(total_requested) == pytest.approx(
+        plan["totals"]["requested"]["monthly"])
+    markdown = (tmp_path / "capacity-cost-platform-cluster.md").read_text()
+    assert f"| {capacity['ns']} | Deployment/web | 2 | 0.600 |" in markdown
+    assert f"**{capacity['ns']}/web** could save {web['savings']['monthly']:.2f} EUR a month:" in markdown
+
+
+def test_cost_report_without_prices_fails_in_one_sentence(capacity, tmp_path):
+    # As with an inventory without sre_cost_prices (the role's default for capacity_prices).
+    proc = cost_report(capacity, tmp_path, sre_cost_prices={})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-4000:]
+    assert "The cost report needs prices: set sre_cost_prices (cpu_core_hour and memory_gb_hour" in output
+    assert not (tmp_path / "capacity-cost-platform-cluster.json").exists()
 
 
 # ------------------------------------------------------------------------------ S5
