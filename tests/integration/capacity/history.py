@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import statistics
+import time
 
 STEP = 300
 SCRAPE = 30
@@ -117,6 +118,12 @@ def openmetrics(ns, other_ns, end):
     out.writelines(memory_lines)
     out.write("# EOF\n")
     return out.getvalue()
+
+
+def scenario_history():
+    """(OpenMetrics, environment) for molecule/capacity: its namespace's history, ending at SRE_CAPACITY_HISTORY_END."""
+    end = int(time.time()) // STEP * STEP - 2 * STEP
+    return openmetrics("molecule-capacity", "molecule-capacity-other", end), {"SRE_CAPACITY_HISTORY_END": str(end)}
 
 
 def p(values, percent):
