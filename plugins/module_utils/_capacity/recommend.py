@@ -31,8 +31,9 @@ from __future__ import annotations
 import math
 
 MIB = 2 ** 20
-# Float noise (0.25000000001 cores) must not round a value up to the next millicore or MiB.
-_EPSILON = 1e-9
+# Float noise (0.25000000001 cores) must not round a value up to the next millicore or MiB: a millionth of
+# the step is far below anything a request could mean.
+_EPSILON = 1e-6
 
 DEFAULT_SETTINGS = {
     "cpu_percentile": 95.0,
