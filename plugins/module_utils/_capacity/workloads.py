@@ -36,8 +36,10 @@ def select(namespace, found, kinds, names=None, selector=None):
     ``names`` must each exist under one of ``kinds``; a ``selector`` (already applied by the API)
     must match something. Raises CapacityError in one sentence otherwise.
     """
-    chosen = [(kind, obj) for kind in kinds for obj in sorted(found.get(kind) or [],
-                                                               key=lambda item: item["metadata"]["name"])]
+    def by_name(item):
+        return item["metadata"]["name"]
+
+    chosen = [(kind, obj) for kind in kinds for obj in sorted(found.get(kind) or [], key=by_name)]
     if names:
         present = {obj["metadata"]["name"] for _kind, obj in chosen}
         missing = [name for name in names if name not in present]

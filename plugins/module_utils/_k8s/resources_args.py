@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s import pods as k8s_pods
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_plan as ro
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_args import OptionError
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.rollout_args import OptionError, wait_options
 
-RANGES = dict(K8S_RANGES, wait_timeout=(0, 86400))
+RANGES = dict(K8S_RANGES, wait_timeout=(0, 86400))  # as k8s_rollout's
 
 
 def argument_spec():
@@ -29,12 +28,7 @@ def argument_spec():
         label_selectors={"type": "list", "elements": "str"},
         resources={"type": "dict"},
         recommendations={"type": "list", "elements": "raw"},
-        change_cause={"type": "str"},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 600},
-        fail_fast_reasons={"type": "list", "elements": "str", "default": list(k8s_pods.DEFAULT_FAIL_FAST_REASONS)},
-        auto_rollback={"type": "bool", "default": True},
-        fail_on_rollback={"type": "bool", "default": True},
+        **wait_options(auto_rollback=True),
     )
 
 

@@ -74,8 +74,8 @@ def test_patch_sets_exactly_the_planned_resources_guarded_by_the_container_name(
     patched = copy.deepcopy(obj)
     _json_patch(patched, ops)
     assert rp.resources_of(patched) == rp.resources_of(rp.with_resources(obj, changes))
-    assert rp.plan_resources("Deployment", patched, {"sidecar": {"requests": {"cpu": None},
-                                                                  "limits": {"memory": "64Mi"}}}) == {}
+    wanted = {"sidecar": {"requests": {"cpu": None}, "limits": {"memory": "64Mi"}}}
+    assert rp.plan_resources("Deployment", patched, wanted) == {}
 
 
 def test_from_recommendations_takes_what_the_plan_recommends():

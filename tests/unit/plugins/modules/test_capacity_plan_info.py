@@ -21,12 +21,11 @@ ARGS = {"namespaces": ["shop"], "window": "2h", "step": "1m", "evaluation_time":
         "prometheus_url": "http://prom:9090"}
 
 
-def workload(kind, name, uid, replicas=2, requests=None):
+def workload(kind, name, uid, replicas=2):
+    container = {"name": "app", "image": "x:1", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
     return {"kind": kind, "metadata": {"name": name, "namespace": "shop", "uid": uid, "labels": {"app": name}},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
-                         {"name": "app", "image": "x:1", "resources": {"requests": requests or {"cpu": "500m",
-                                                                                               "memory": "1Gi"}}}]}}}}
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container]}}}}
 
 
 def pod(name, owner, phase="Running"):
