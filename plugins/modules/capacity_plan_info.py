@@ -254,7 +254,8 @@ workloads:
       description:
         - C(status) (C(ok) or C(unavailable)), C(message), C(current), C(basis), C(target_utilization_percent),
           C(limiting_container), C(load_cpu_cores) (total CPU load at O(cpu_percentile)), C(cpu_request_cores) (per
-          replica), C(utilization_percent) (of the current replicas' requests) and C(plan), one entry per growth
+          replica), C(usage_per_replica_cpu_cores) and C(utilization_percent) (of the current replicas' requests) and
+          C(plan), one entry per growth
           (0 first) with C(growth_percent), C(load_cpu_cores), C(replicas), C(additional) (compared with now) and
           C(exceeds_hpa_max) (null without an HPA).
       type: dict

@@ -34,15 +34,12 @@ from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus impor
 class Planner:
     """One capacity plan over the selected namespaces; :meth:`run` returns the module's result."""
 
-    def __init__(self, params, api, prometheus, settings, span, end):
+    def __init__(self, params, api, prometheus, plan):
         self.params = params
         self.api = api
         self.prometheus = prometheus
-        self.settings = settings
-        self.span = span
-        self.end = end
-        self.start = end - span["window"]
-        self.prices = costs.check_prices(params["prices"]) if params.get("prices") else None
+        self.settings, self.span, self.end, self.prices = plan["settings"], plan["span"], plan["end"], plan["prices"]
+        self.start = self.end - self.span["window"]
 
     # -------------------------------------------------------------------------- Kubernetes
 
@@ -194,17 +191,23 @@ class Planner:
                 "metrics of its containers are scraped, or set no_data=report.")
 
 
+def checked_options(params):
+    """{"settings", "span", "end", "prices"} from the options; CapacityError or PrometheusError (one sentence)."""
+    settings, span = check_options(params)
+    end = parse_time(params.get("evaluation_time")) or time.time()
+    prices = costs.check_prices(params["prices"]) if params.get("prices") else None
+    return {"settings": settings, "span": span, "end": end, "prices": prices}
+
+
 def run_module(module):
-    """Check the options, plan, and exit (or fail with one sentence)."""
+    """Check the options (before any connection), plan, and exit (or fail with one sentence)."""
     params = module.params
     try:
-        settings, span = check_options(params)
-        end = parse_time(params.get("evaluation_time")) or time.time()
-        planner = Planner(params, None, PrometheusClient(params), settings, span, end)
+        plan = checked_options(params)
     except (rec.CapacityError, PrometheusError) as exc:
         module.fail_json(msg=str(exc))
         return
-    planner.api = connect(module)
+    planner = Planner(params, connect(module), PrometheusClient(params), plan)
     try:
         result = planner.run()
     except (rec.CapacityError, PrometheusError, KubeError) as exc:

@@ -223,7 +223,7 @@ def plan_replicas(kind, current_replicas, loads, requests, settings, hpa=None):
     result = {"status": "ok", "message": "", "current": current_replicas, "basis": settings["replica_basis"],
               "target_utilization_percent": settings["target_utilization_percent"],
               "limiting_container": None, "load_cpu_cores": None, "cpu_request_cores": None,
-              "utilization_percent": None, "plan": [], "hpa": hpa}
+              "usage_per_replica_cpu_cores": None, "utilization_percent": None, "plan": [], "hpa": hpa}
     if kind == "DaemonSet":
         result.update(status="unavailable", message="a DaemonSet runs one pod per node, so replicas do not apply")
         return result
@@ -244,6 +244,8 @@ def plan_replicas(kind, current_replicas, loads, requests, settings, hpa=None):
     _needed, container, load, request = worst
     result.update(limiting_container=container, load_cpu_cores=load, cpu_request_cores=request)
     if current_replicas:
+        # The same as the HPA's ceil(current * (usage per replica / request) * growth / target).
+        result["usage_per_replica_cpu_cores"] = load / current_replicas
         result["utilization_percent"] = 100.0 * load / (current_replicas * request)
     for growth in [0] + [g for g in settings["growth_percents"] if g]:
         grown = load * (1 + growth / 100.0)

@@ -19,6 +19,7 @@ from urllib.request import urlopen
 import pytest
 
 from tests.integration.ansible_run import run_playbook
+from tests.integration.badinput.hostile import fake_servers
 from tests.integration.capacity.history import MIB, NEW_HASH, RATE_WINDOW, Expected, p
 from tests.integration.module_batch import run_module_batch
 from tests.integration.module_runner import run_module, run_module_tasks
@@ -120,8 +121,14 @@ def test_prometheus_quantile_over_time_agrees_with_the_range_query_percentile(ca
 
 
 def test_bad_input_is_one_sentence_each(capacity):
+    with fake_servers() as fake:
+        bad_input_sentences(capacity, fake)
+
+
+def bad_input_sentences(capacity, fake):
     ns = capacity["ns"]
     base = plan_args(capacity)
+    web = dict(base, names=["web"])
     cases = [
         ("unknown workload", PLAN, dict(base, names=["nope"]),
          f"No Deployment, StatefulSet or DaemonSet named nope in namespace {ns}."),
@@ -129,8 +136,15 @@ def test_bad_input_is_one_sentence_each(capacity):
          f"No Deployment, StatefulSet or DaemonSet in namespace {ns} matches app=nothing."),
         ("unknown namespace", PLAN, dict(base, namespaces=["capacity-no-such-namespace"]),
          "Namespace capacity-no-such-namespace does not exist."),
-        ("Prometheus down", PLAN, dict(base, names=["web"], prometheus_url="http://127.0.0.1:1"),
+        ("Prometheus down", PLAN, dict(web, prometheus_url="http://127.0.0.1:1"),
          "Cannot reach Prometheus at http://127.0.0.1:1: connection refused."),
+        ("Prometheus answers HTML", PLAN, dict(web, prometheus_url=fake["html"].url),
+         f"Prometheus at {fake['html'].url} answered HTTP 200 without a JSON object (is prometheus_url the server's "
+         "base URL?)."),
+        ("Prometheus answers an instant vector", PLAN, dict(web, prometheus_url=fake["vector_junk"].url),
+         f"Prometheus at {fake['vector_junk'].url} returned a vector for the range query "),
+        ("Prometheus never answers", PLAN, dict(web, prometheus_url=fake["blackhole"].url, prometheus_timeout=2),
+         f"Cannot reach Prometheus at {fake['blackhole'].url}: no answer within 2s."),
         ("no data", PLAN, dict(base, names=["idle"]),
          f"Prometheus at {capacity['prometheus']['url']} has no container_cpu_usage_seconds_total or "
          f"container_memory_working_set_bytes samples for Deployment {ns}/idle in the 12h before "),

@@ -128,7 +128,7 @@ def test_replicas_follow_the_hpa_formula_on_the_grown_load():
     hpa = {"name": "web", "min_replicas": 2, "max_replicas": 3, "metrics": ["cpu"]}
     plan = rec.plan_replicas("Deployment", 2, loads, {"app": 0.25, "sidecar": 0.05}, SETTINGS, hpa)
     assert plan["status"] == "ok" and plan["limiting_container"] == "app"
-    assert plan["utilization_percent"] == pytest.approx(70.0)
+    assert plan["utilization_percent"] == pytest.approx(70.0) and plan["usage_per_replica_cpu_cores"] == pytest.approx(0.175)
     # 0.35 cores at 70 % of 0.25 per replica: 2 now, 2.5 -> 3, 3 -> 3, 4 at +100 %.
     assert [(e["growth_percent"], e["replicas"], e["additional"]) for e in plan["plan"]] == [
         (0, 2, 0), (25, 3, 1), (50, 3, 1), (100, 4, 2)]
