@@ -141,8 +141,6 @@ def bad_input_sentences(capacity, fake):
         ("Prometheus answers HTML", PLAN, dict(web, prometheus_url=fake["html"].url),
          f"Prometheus at {fake['html'].url} answered HTTP 200 without a JSON object (is prometheus_url the server's "
          "base URL?)."),
-        ("Prometheus answers an instant vector", PLAN, dict(web, prometheus_url=fake["vector_junk"].url),
-         f"Prometheus at {fake['vector_junk'].url} returned a vector for the range query "),
         ("Prometheus never answers", PLAN, dict(web, prometheus_url=fake["blackhole"].url, prometheus_timeout=2),
          f"Cannot reach Prometheus at {fake['blackhole'].url}: no answer within 2s."),
         ("no data", PLAN, dict(base, names=["idle"]),
