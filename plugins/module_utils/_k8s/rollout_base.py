@@ -20,8 +20,8 @@ from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_p
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, object_ref
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import RolloutWaiter, owned_revisions
 
-# The actions whose failed wait may be rolled back automatically (auto_rollback).
-ROLLBACK_ACTIONS = ("status", "set_image", "restart")
+# The actions whose failed wait may be rolled back automatically (auto_rollback); k8s_resources' is "resources".
+ROLLBACK_ACTIONS = ("status", "set_image", "restart", "resources")
 
 
 class TaskFailed(Exception):
@@ -32,12 +32,13 @@ class RolloutBase:
     """Runs the action on each selected object and gathers the per-object results.
 
     Subclasses set ``self.actions``, the table from action name to the bound method that handles one object.
+    ``params`` replaces the module's parameters (a module that acts on several workloads passes each its own).
     """
 
-    def __init__(self, module, api):
+    def __init__(self, module, api, params=None):
         self.module = module
         self.api = api
-        self.params = module.params
+        self.params = module.params if params is None else params
         self.kind = self.params["kind"]
         self.namespace = self.params["namespace"]
         self.action = self.params["action"]
@@ -48,6 +49,8 @@ class RolloutBase:
         self._ref = None
         self._entry = None
         self._obj_before = None
+        # A ProgressDeadlineExceeded condition from before our patch, which the wait must not take for ours.
+        self._stale_progress = None
         self.actions = {}
 
     # -------------------------------------------------------------------------- selection
@@ -131,6 +134,7 @@ class RolloutBase:
         return revision if revision is not None else ro.pointer_revision(self.kind, obj, revs)
 
     def _patch(self, body, patch_type):
+        self._stale_progress = ro.timed_out_condition(self._obj_before)
         metadata = self._obj_before["metadata"]
         return self.api.patch(self.kind, self.namespace, metadata["name"], body, patch_type=patch_type)
 
@@ -138,7 +142,7 @@ class RolloutBase:
 
     def _wait(self, accept=None):
         waiter = RolloutWaiter(self.api, self.kind, self.namespace, self._entry["name"],
-                               self.params["fail_fast_reasons"], accept=accept)
+                               self.params["fail_fast_reasons"], accept=accept, stale_progress=self._stale_progress)
         return waiter.wait(self.params["wait_timeout"])
 
     def _record_wait(self, outcome):
