@@ -17,7 +17,7 @@ description:
     or the system store, and the host name (O(endpoints[].server_name)) is checked against the certificate's
     subject alternative names. An untrusted chain or a name mismatch is C(critical)."
   - "Kubernetes Secrets of type C(kubernetes.io/tls) in O(namespaces): every PEM block of C(tls.crt) is parsed
-    (a chain); the row's expiry is that of the certificate that expires first."
+    (a chain); the row's expiry is that of the certificate that expires first, as for the chain an endpoint sends."
   - "cert-manager C(Certificate) resources (C(cert-manager.io/v1)) in O(namespaces): C(status.notAfter) and the
     C(Ready) condition; a Certificate that is not Ready, or not issued yet, is a C(warning). A cluster without
     cert-manager is reported in RV(cert_manager), which is not an error."
@@ -177,10 +177,16 @@ certificates:
       description: One sentence with the days left and every finding; empty only when nothing is known.
       type: str
     chain:
-      description: For Secrets, each certificate of C(tls.crt) with C(subject), C(issuer), C(not_after), C(days_left).
+      description:
+        - Each certificate of a Secret's C(tls.crt), or of the chain an endpoint sent, leaf first, with C(subject),
+          C(issuer), C(not_after) and C(days_left).
       type: list
       elements: dict
-      returned: for Secrets
+      returned: for Secrets and endpoints
+    expires_first:
+      description: The subject of the certificate of the chain that expires first (the row's RV(certificates[].not_after)).
+      type: str
+      returned: for Secrets and endpoints
     verified:
       description: For endpoints, whether the chain verified against O(ca_path) or the system store.
       type: bool

@@ -73,7 +73,26 @@ def _handshake(context, host, port, server_name, timeout):
         raw.settimeout(timeout)
         sni = None if _is_ip(server_name) else server_name
         with context.wrap_socket(raw, server_hostname=sni) as tls:
-            return tls.getpeercert(binary_form=True), tls.version()
+            return _sent_chain(tls), tls.version()
+
+
+def _sent_chain(tls):
+    """The certificates the server sent (DER), leaf first.
+
+    ``SSLSocket.get_unverified_chain`` is public from Python 3.13; 3.10-3.12 have it on the
+    underlying ``_ssl`` object. Without either, only the leaf (getpeercert) is known.
+    """
+    getter = getattr(tls, "get_unverified_chain", None) or getattr(getattr(tls, "_sslobj", None),
+                                                                   "get_unverified_chain", None)
+    try:
+        chain = getter() if getter else None
+    except (AttributeError, ValueError, ssl.SSLError):
+        chain = None
+    if chain:
+        return [cert if isinstance(cert, bytes) else cert.public_bytes(ssl._ssl.ENCODING_DER)  # pylint: disable=protected-access
+                for cert in chain]
+    leaf = tls.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
 
 
 def _is_ip(name):
@@ -85,20 +104,21 @@ def _is_ip(name):
 
 
 def handshake(endpoint, context, timeout):
-    """{der, verified, verify_error, tls_version} for ``endpoint`` ({host, port, server_name}), or ProbeError."""
+    """{chain (DER, leaf first), verified, verify_error, tls_version} for ``endpoint`` ({host, port, server_name}), or ProbeError."""
     host, port = endpoint["host"], endpoint["port"]
     server_name = endpoint.get("server_name") or host
     ref = f"TLS endpoint {host}:{port}"
     verify_error = None
     try:
         try:
-            der, version = _handshake(context, host, port, server_name, timeout)
-            return {"der": der, "verified": True, "verify_error": None, "tls_version": version}
+            chain, version = _handshake(context, host, port, server_name, timeout)
+            if chain:
+                return {"chain": chain, "verified": True, "verify_error": None, "tls_version": version}
         except ssl.SSLCertVerificationError as exc:
             verify_error = (exc.verify_message or str(exc)).rstrip(".")
-        der, version = _handshake(_unverified_context(), host, port, server_name, timeout)
+        chain, version = _handshake(_unverified_context(), host, port, server_name, timeout)
     except (OSError, ssl.SSLError, EOFError) as exc:
         raise ProbeError(f"{ref}: {_cause(exc, timeout)}.") from None
-    if not der:
+    if not chain:
         raise ProbeError(f"{ref} sent no certificate.")
-    return {"der": der, "verified": False, "verify_error": verify_error, "tls_version": version}
+    return {"chain": chain, "verified": False, "verify_error": verify_error, "tls_version": version}

@@ -28,11 +28,14 @@ def _empty_row(source, obj_ref, name, namespace=None):
 
 
 def endpoint_row(endpoint, handshake, now):
-    """A row for a TLS endpoint from ``handshake`` ({der, verified, verify_error, tls_version}), or CertError."""
+    """A row for a TLS endpoint from ``handshake`` ({chain, verified, verify_error, tls_version}), or CertError.
+
+    ``chain`` is what the server sent (DER, leaf first); the row expires with the first of them to expire.
+    """
     ref = f"TLS endpoint {endpoint['host']}:{endpoint['port']}"
     row = _empty_row("endpoint", ref, f"{endpoint['host']}:{endpoint['port']}")
-    cert = x509.load_der(handshake["der"], ref)
-    row.update(x509.cert_facts(cert, now))
+    certs = [x509.load_der(der, ref) for der in handshake["chain"]]
+    row.update(x509.chain_facts(certs, now))
     server_name = endpoint.get("server_name") or endpoint["host"]
     row.update({"server_name": server_name, "tls_version": handshake.get("tls_version"),
                 "verified": handshake["verified"], "verify_error": handshake.get("verify_error"),

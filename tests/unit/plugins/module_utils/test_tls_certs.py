@@ -138,7 +138,7 @@ def test_endpoint_row_untrusted_and_wrong_name_are_critical(ca):
     leaf = ca.issue("web.shop.svc", days_left=90)
     der = leaf.cert.public_bytes(serialization.Encoding.DER)
     endpoint = {"host": "127.0.0.1", "port": 8443, "server_name": "api.shop.svc"}
-    handshake = {"der": der, "verified": False, "verify_error": "unable to get local issuer certificate"}
+    handshake = {"chain": [der], "verified": False, "verify_error": "unable to get local issuer certificate"}
     row = x509.judge(rows.endpoint_row(endpoint, handshake, datetime.datetime.now(datetime.timezone.utc)), 30, 7)
     assert row["severity"] == "critical" and row["hostname_match"] is False and row["verified"] is False
     assert "does not name api.shop.svc" in row["message"] and "unable to get local issuer" in row["message"]
