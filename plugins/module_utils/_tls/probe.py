@@ -62,9 +62,9 @@ def _cause(exc, timeout):
         return "connection refused"
     if isinstance(exc, ssl.SSLError):
         reason = getattr(exc, "reason", None) or str(exc)
-        return f"no TLS handshake ({str(reason).lower().replace('_', ' ')}): is it a TLS port?"
+        return f"no TLS handshake ({str(reason).lower().replace('_', ' ')}), so it is probably not a TLS port"
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, EOFError)):
-        return "the server closed the connection during the TLS handshake: is it a TLS port?"
+        return "the server closed the connection during the TLS handshake, so it is probably not a TLS port"
     return (str(exc).strip().rstrip(".") or type(exc).__name__)[:160]
 
 
