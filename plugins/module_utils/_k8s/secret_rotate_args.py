@@ -43,5 +43,4 @@ def argument_spec():
 
 
 def module_args():
-    return {"argument_spec": argument_spec(), "supports_check_mode": True, "ranges": RANGES,
-            "mutually_exclusive": [("value", "alphabet")]}
+    return {"argument_spec": argument_spec(), "supports_check_mode": True, "ranges": RANGES}

@@ -54,6 +54,8 @@ def check_options(params):
         raise InputError(str(exc)) from None
     if params["value"] is not None and not params["value"]:
         raise InputError("value must not be empty (leave it out to generate one).")
+    if params["value"] is not None and params["alphabet"] is not None:
+        raise InputError("Give either value or alphabet (to generate a value), not both.")
 
 
 class SecretRotator:
