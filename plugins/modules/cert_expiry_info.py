@@ -165,7 +165,9 @@ certificates:
       description: End of validity (RFC 3339) of the certificate that expires first, or null.
       type: str
     days_left:
-      description: Whole days until RV(certificates[].not_after), rounded toward zero (negative for whole days since it expired; see RV(certificates[].expired)); null when not known.
+      description:
+        - Whole days until RV(certificates[].not_after), rounded toward zero (negative for whole days since it
+          expired; see RV(certificates[].expired)); null when not known.
       type: int
     expired:
       description: Whether it has expired.

@@ -96,13 +96,8 @@ class TestCA:
 
 
 @contextmanager
-def tls_server(issued: Issued, tmp_path):
-    """A TLS server on 127.0.0.1 serving ``issued`` (and its chain); yields the port."""
-    cert_file, key_file = tmp_path / f"{id(issued)}.crt", tmp_path / f"{id(issued)}.key"
-    cert_file.write_bytes(issued.pem())
-    key_file.write_bytes(issued.key_pem())
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
+def _serving(handle):
+    """Accept connections on 127.0.0.1 in a thread and pass each to ``handle``; yields the port."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -113,14 +108,12 @@ def tls_server(issued: Issued, tmp_path):
                 conn, _addr = listener.accept()
             except (socket.timeout, OSError):
                 continue
-            conn.settimeout(5)
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                conn.close()
+            with conn:
+                conn.settimeout(5)
+                try:
+                    handle(conn)
+                except (OSError, ssl.SSLError):
+                    pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -133,31 +126,29 @@ def tls_server(issued: Issued, tmp_path):
 
 
 @contextmanager
+def tls_server(issued: Issued, tmp_path):
+    """A TLS server on 127.0.0.1 serving ``issued`` (and its chain); yields the port."""
+    cert_file, key_file = tmp_path / f"{id(issued)}.crt", tmp_path / f"{id(issued)}.key"
+    cert_file.write_bytes(issued.pem())
+    key_file.write_bytes(issued.key_pem())
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+
+    def handshake(conn):
+        with context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(1)  # until the client hangs up
+
+    with _serving(handshake) as port:
+        yield port
+
+
+@contextmanager
 def plain_server():
     """A TCP server on 127.0.0.1 that answers like plain HTTP and closes: not TLS. Yields the port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _addr = listener.accept()
-            except (socket.timeout, OSError):
-                continue
-            with conn:
-                try:
-                    conn.settimeout(2)
-                    conn.recv(4096)
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                except OSError:
-                    pass
+    def answer(conn):
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    with _serving(answer) as port:
+        yield port

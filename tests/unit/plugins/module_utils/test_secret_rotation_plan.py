@@ -24,8 +24,8 @@ WORKLOADS = [
     workload("api", containers=[{"name": "app", "env": [env_ref("db", "password")]}]),
     workload("other-key", containers=[{"name": "app", "env": [env_ref("db", "username")]}]),
     workload("other-secret", containers=[{"name": "app", "env": [env_ref("cache", "password")]}]),
-    workload("worker", "StatefulSet", containers=[{"name": "w", "envFrom": [{"secretRef": {"name": "db"},
-                                                                               "prefix": "DB_"}]}]),
+    workload("worker", "StatefulSet",
+             containers=[{"name": "w", "envFrom": [{"secretRef": {"name": "db"}, "prefix": "DB_"}]}]),
     workload("agent", "DaemonSet", volumes=[{"name": "creds", "secret": {"secretName": "db"}}]),
     workload("migrate", init=[{"name": "m", "env": [env_ref("db", "password", "PW")]}]),
     workload("projected", volumes=[{"name": "all", "projected": {"sources": [
