@@ -100,12 +100,33 @@ def test_expired_and_soon_expiring_reported_with_days_left_from_all_three_source
     assert after == versions
 
 
-def test_thresholds_untrusted_chain_and_wrong_name(world):
-    wide = {"endpoints": [endpoint(world, "soon")], "ca_path": world["ca"], "warning_days": 10, "critical_days": 2}
-    system_store = {"endpoints": [endpoint(world, "valid")]}
-    wrong_name = {"endpoints": [endpoint(world, "valid", server_name="api.other.test")], "ca_path": world["ca"]}
-    soon, untrusted, mismatch = run_module_batch(MODULE, [{"args": wide}, {"args": system_store},
-                                                          {"args": wrong_name}])
+@pytest.fixture(scope="module")
+def edge_cases(world):
+    """One ansible-playbook run for the threshold, trust, name and bad-source calls below (results by name)."""
+    ns = world["namespace"]
+    world["core"].create_namespaced_secret(ns, {"metadata": {"name": "garbage-tls"}, "type": "kubernetes.io/tls",
+                                                "stringData": {"tls.crt": "-----BEGIN CERTIFICATE-----\nnope\n"
+                                                                          "-----END CERTIFICATE-----\n",
+                                                               "tls.key": "x"}})
+    plain = [{"host": "127.0.0.1", "port": world["ports"]["plain"]}]
+    calls = {
+        "wide": {"endpoints": [endpoint(world, "soon")], "ca_path": world["ca"], "warning_days": 10,
+                 "critical_days": 2},
+        "system_store": {"endpoints": [endpoint(world, "valid")]},
+        "wrong_name": {"endpoints": [endpoint(world, "valid", server_name="api.other.test")], "ca_path": world["ca"]},
+        "plain": {"endpoints": plain},
+        "report": {"endpoints": plain, "namespaces": [ns, "no-such-namespace-c4"], "include": ["secrets"],
+                   "on_error": "report"},
+    }
+    try:
+        results = run_module_batch(MODULE, [{"args": args} for args in calls.values()])
+    finally:
+        world["core"].delete_namespaced_secret("garbage-tls", ns)
+    return dict(zip(calls, results))
+
+
+def test_thresholds_untrusted_chain_and_wrong_name(edge_cases):
+    soon, untrusted, mismatch = edge_cases["wide"], edge_cases["system_store"], edge_cases["wrong_name"]
     [row] = soon["certificates"]
     assert (row["severity"], row["days_left"]) == ("warning", 5), soon.output
     [row] = untrusted["certificates"]
@@ -116,19 +137,8 @@ def test_thresholds_untrusted_chain_and_wrong_name(world):
     assert "does not name api.other.test" in row["message"]
 
 
-def test_bad_sources_fail_in_one_sentence_or_become_critical_rows(world):
-    ns = world["namespace"]
-    world["core"].create_namespaced_secret(ns, {"metadata": {"name": "garbage-tls"}, "type": "kubernetes.io/tls",
-                                                "stringData": {"tls.crt": "-----BEGIN CERTIFICATE-----\nnope\n"
-                                                                          "-----END CERTIFICATE-----\n",
-                                                               "tls.key": "x"}})
-    try:
-        plain = {"endpoints": [{"host": "127.0.0.1", "port": world["ports"]["plain"]}]}
-        everything = {"endpoints": plain["endpoints"], "namespaces": [ns, "no-such-namespace-c4"],
-                      "include": ["secrets"], "on_error": "report"}
-        failed, report = run_module_batch(MODULE, [{"args": plain}, {"args": everything}])
-    finally:
-        world["core"].delete_namespaced_secret("garbage-tls", ns)
+def test_bad_sources_fail_in_one_sentence_or_become_critical_rows(world, edge_cases):
+    failed, report = edge_cases["plain"], edge_cases["report"]
     # (the other sentences are cases of tests/integration/badinput/test_cert_expiry_info_bad_input.py)
     assert failed.failed and failed["msg"].startswith(f"TLS endpoint 127.0.0.1:{world['ports']['plain']}: "
                                                       "no TLS handshake ("), failed.output
