@@ -67,6 +67,9 @@ RESOURCES = {kind: (group, kind.lower() + "s", namespaced) for group, namespaced
 # metrics-server's resource metrics API (absent on clusters without metrics-server: 404).
 RESOURCES["PodMetrics"] = ("apis/metrics.k8s.io/v1beta1", "pods", True)
 RESOURCES["Ingress"] = ("apis/networking.k8s.io/v1", "ingresses", True)
+RESOURCES["Secret"] = ("api/v1", "secrets", True)
+# cert-manager's CustomResource (absent on clusters without cert-manager: 404).
+RESOURCES["Certificate"] = ("apis/cert-manager.io/v1", "certificates", True)
 
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",

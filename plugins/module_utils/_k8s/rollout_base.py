@@ -24,6 +24,28 @@ from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import Roll
 ROLLBACK_ACTIONS = ("status", "set_image", "restart", "resources")
 
 
+def failure_sentence(ref, outcome, wait_timeout):
+    """One sentence for a rollout wait that did not complete (RolloutWaiter.wait's outcome)."""
+    kind_word = outcome["outcome"]
+    pods = outcome["failing_pods"] or outcome["unhealthy_pods"]
+    detail = k8s_pods.summarize(pods) if pods else ""
+    if kind_word == "failed" and outcome["reason"] == ro.PROGRESS_DEADLINE:
+        text = f"{ref} rollout failed: it {outcome['message']}"
+        return text + (f"; {detail}." if detail else ".")
+    if kind_word == "failed":
+        return f"{ref} rollout failed: {outcome['message']}."
+    if kind_word == "timeout":
+        text = f"{ref} did not finish rolling out within {wait_timeout}s: {outcome['message']}"
+        if detail:
+            text += f"; {detail}"
+        if outcome.get("api_error"):
+            text += f"; last API error: {outcome['api_error'].rstrip('.')}"
+        return text + "."
+    if kind_word == "paused":
+        return f"{ref} is paused, so its rollout cannot finish; resume it (action=resume) first."
+    return f"{ref} was deleted while waiting for its rollout."
+
+
 class TaskFailed(Exception):
     """The task fails with this sentence after the per-object results gathered so far."""
 
@@ -174,25 +196,3 @@ class RolloutBase:
 
     def _failure_sentence(self, outcome):
         return failure_sentence(self._ref, outcome, self.params["wait_timeout"])
-
-
-def failure_sentence(ref, outcome, wait_timeout):
-    """One sentence for a RolloutWaiter outcome that is not ``complete``, naming ``ref`` and the failing pods."""
-    kind_word = outcome["outcome"]
-    pods = outcome["failing_pods"] or outcome["unhealthy_pods"]
-    detail = k8s_pods.summarize(pods) if pods else ""
-    if kind_word == "failed" and outcome["reason"] == ro.PROGRESS_DEADLINE:
-        text = f"{ref} rollout failed: it {outcome['message']}"
-        return text + (f"; {detail}." if detail else ".")
-    if kind_word == "failed":
-        return f"{ref} rollout failed: {outcome['message']}."
-    if kind_word == "timeout":
-        text = f"{ref} did not finish rolling out within {wait_timeout}s: {outcome['message']}"
-        if detail:
-            text += f"; {detail}"
-        if outcome.get("api_error"):
-            text += f"; last API error: {outcome['api_error'].rstrip('.')}"
-        return text + "."
-    if kind_word == "paused":
-        return f"{ref} is paused, so its rollout cannot finish; resume it (action=resume) first."
-    return f"{ref} was deleted while waiting for its rollout."
