@@ -21,6 +21,8 @@ exist with ``labels``, or an address (``ip``, a source outside the cluster when 
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import netpol
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.hygiene import entry
 
@@ -47,12 +49,20 @@ def default_deny_checks(policies, namespaces, existing):
     return checks
 
 
-def resolve_endpoint(spec, pods, role):
-    """The netpol endpoint for a matrix ``from``/``to`` spec; raise IsolationInputError."""
+def resolve_endpoint(spec, pods, role, check_only=False):
+    """The netpol endpoint for a matrix ``from``/``to`` spec; raise IsolationInputError.
+
+    ``check_only`` checks the spec's shape and selector without looking for pods (and returns None).
+    """
     if not isinstance(spec, dict):
         raise IsolationInputError(f"The matrix entry's {role} must be a mapping with namespace and pod, selector, "
                                   "labels or ip.")
     namespace, ip = spec.get("namespace"), spec.get("ip")
+    if ip:
+        try:
+            ipaddress.ip_address(str(ip))
+        except ValueError:
+            raise IsolationInputError(f"The matrix entry's {role} ip {str(ip)[:60]!r} is not an IP address.") from None
     if not namespace:
         if role == "from" and ip:
             return {"ip": str(ip), "name": str(ip)}
@@ -62,6 +72,15 @@ def resolve_endpoint(spec, pods, role):
     if len(chosen) > 1:
         raise IsolationInputError(f"The matrix entry's {role} takes one of pod, selector or labels, not "
                                   f"{' and '.join(chosen)}.")
+    if spec.get("selector"):
+        try:
+            selector = netpol.parse_selector(spec["selector"])
+        except netpol.PolicyError as exc:
+            raise IsolationInputError(f"The matrix entry's {role} selector: {exc}") from None
+    if spec.get("labels") and not isinstance(spec["labels"], dict):
+        raise IsolationInputError(f"The matrix entry's {role} labels must be a mapping.")
+    if check_only:
+        return None
     in_namespace = sorted((p for p in pods if p["namespace"] == namespace), key=lambda p: p["name"] or "")
     if spec.get("pod"):
         found = [p for p in in_namespace if p["name"] == spec["pod"]]
@@ -70,7 +89,6 @@ def resolve_endpoint(spec, pods, role):
         endpoint = dict(found[0])
     elif spec.get("selector"):
         try:
-            selector = netpol.parse_selector(spec["selector"])
             found = [p for p in in_namespace if netpol.selector_matches(selector, p["labels"])]
         except netpol.PolicyError as exc:
             raise IsolationInputError(f"The matrix entry's {role} selector: {exc}") from None
@@ -79,8 +97,6 @@ def resolve_endpoint(spec, pods, role):
         endpoint = dict(found[0])
     else:
         labels = spec.get("labels") or {}
-        if not isinstance(labels, dict):
-            raise IsolationInputError(f"The matrix entry's {role} labels must be a mapping.")
         endpoint = {"namespace": namespace, "name": None, "labels": {str(k): str(v) for k, v in labels.items()},
                     "ip": None, "ports": []}
     if ip:
@@ -97,23 +113,32 @@ def _endpoint_text(endpoint):
     return f"{endpoint['namespace']}/{{{labels}}}"
 
 
+def check_entry(index, item):
+    """(port, protocol, expect) of matrix entry ``index``, checked without the cluster; raise IsolationInputError."""
+    if not isinstance(item, dict):
+        raise IsolationInputError(f"Matrix entry {index + 1} must be a mapping.")
+    expect = item.get("expect")
+    if expect not in (None, "") + EXPECTATIONS:
+        raise IsolationInputError(f"Matrix entry {index + 1}: expect must be allowed or denied, not {expect!r}.")
+    port = item.get("port")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, (int, str)) or port == "" \
+            or (isinstance(port, int) and not 1 <= port <= 65535):
+        raise IsolationInputError(f"Matrix entry {index + 1} needs a port from 1 to 65535 or a port name.")
+    protocol = str(item.get("protocol") or "TCP").upper()
+    if protocol not in ("TCP", "UDP", "SCTP"):
+        raise IsolationInputError(f"Matrix entry {index + 1}: protocol must be TCP, UDP or SCTP.")
+    for role in ("from", "to"):
+        resolve_endpoint(item.get(role), [], role, check_only=True)
+    return port, protocol, expect
+
+
 def matrix_checks(policies, namespace_labels, pods, matrix):
     """(check entries, verdict rows): one C3.isolation entry per matrix entry."""
     checks, rows = [], []
     for index, item in enumerate(matrix):
-        if not isinstance(item, dict):
-            raise IsolationInputError(f"Matrix entry {index + 1} must be a mapping.")
-        expect = item.get("expect")
-        if expect not in (None, "") + EXPECTATIONS:
-            raise IsolationInputError(f"Matrix entry {index + 1}: expect must be allowed or denied, not {expect!r}.")
-        port = item.get("port")
-        if port is None or (isinstance(port, int) and not 1 <= port <= 65535):
-            raise IsolationInputError(f"Matrix entry {index + 1} needs a port from 1 to 65535 or a port name.")
-        if isinstance(port, str) and port.isdigit():
-            port = int(port)
-        protocol = str(item.get("protocol") or "TCP").upper()
-        if protocol not in ("TCP", "UDP", "SCTP"):
-            raise IsolationInputError(f"Matrix entry {index + 1}: protocol must be TCP, UDP or SCTP.")
+        port, protocol, expect = check_entry(index, item)
         source = resolve_endpoint(item.get("from"), pods, "from")
         destination = resolve_endpoint(item.get("to"), pods, "to")
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError, check_namespace_name
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.isolation import IsolationInputError, check_entry
 
 # control -> the kinds it lists (each with one cluster-wide list request)
 CONTROLS = {
@@ -51,4 +52,9 @@ def check_options(params):
         raise HealthInputError("controls must name at least one of " + ", ".join(CONTROLS) + ".")
     if params["isolation_matrix"] and "network" not in controls:
         raise HealthInputError("isolation_matrix needs the network control in controls.")
+    for index, item in enumerate(params["isolation_matrix"] or []):
+        try:
+            check_entry(index, item)
+        except IsolationInputError as exc:
+            raise HealthInputError(str(exc)) from None
     return namespaces, controls

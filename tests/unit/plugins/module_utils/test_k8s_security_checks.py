@@ -291,12 +291,26 @@ def test_a_named_namespace_that_does_not_exist_fails_default_deny():
      "Matrix entry 1: expect must be allowed or denied, not 'maybe'."),
     ({"from": {"namespace": "exp"}, "to": {"namespace": "stable"}, "port": 80, "protocol": "ICMP"},
      "Matrix entry 1: protocol must be TCP, UDP or SCTP."),
+    ({"from": {"namespace": "exp"}, "to": {"namespace": "stable"}, "port": [80]}, "Matrix entry 1 needs a port"),
+    ({"from": {"ip": "10.0.0.300"}, "to": {"namespace": "stable"}, "port": 80},
+     "The matrix entry's from ip '10.0.0.300' is not an IP address."),
+    ({"from": {"namespace": "exp", "labels": ["a"]}, "to": {"namespace": "stable"}, "port": 80},
+     "The matrix entry's from labels must be a mapping."),
 ])
 def test_bad_matrix_entries_are_one_sentence(item, message):
     pods = [isolation.netpol.pod_endpoint(p) for p in fetched_scene()["Pod"]]
     with pytest.raises(isolation.IsolationInputError) as caught:
         isolation.matrix_checks([], {}, pods, [item])
     assert str(caught.value).startswith(message)
+
+
+def test_check_entry_needs_no_pods_and_refuses_a_bad_selector_before_any_lookup():
+    item = {"from": {"namespace": "exp", "selector": "app notin x"}, "to": {"namespace": "nowhere", "pod": "p"},
+            "port": "8000"}
+    with pytest.raises(isolation.IsolationInputError, match="needs its values in parentheses"):
+        isolation.check_entry(0, item)
+    item["from"]["selector"] = "app notin (x)"
+    assert isolation.check_entry(0, item) == (8000, "TCP", None)
 
 
 def test_an_outside_source_is_evaluated_by_ip():
