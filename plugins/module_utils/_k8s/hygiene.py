@@ -77,8 +77,8 @@ def _container_problems(pod_spec, kind):
     """{control: [problems]} over the pod's containers (init containers count for the security controls)."""
     problems = {control: [] for control in WORKLOAD_CONTROLS}
     containers = pod_spec.get("containers") or []
-    every = [("init container", c) for c in pod_spec.get("initContainers") or []] + [("container", c)
-                                                                                    for c in containers]
+    every = [("init container", c) for c in pod_spec.get("initContainers") or []]
+    every += [("container", c) for c in containers]
     for word, container in every:
         name = f"{word} {container.get('name')}"
         context = container.get("securityContext") or {}
