@@ -23,6 +23,13 @@ def compliance_waive(checks, waivers, today):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def compliance_summary(checks):
+    try:
+        return report.summarise(checks)
+    except (KeyError, TypeError):
+        raise AnsibleFilterError("Every check must be a mapping with control, object, status and message.") from None
+
+
 def compliance_junit(checks, name="compliance", timestamp=None):
     try:
         return report.junit_xml(checks, name, timestamp)
@@ -34,4 +41,5 @@ class FilterModule:
     """The compliance report filters."""
 
     def filters(self):
-        return {"compliance_waive": compliance_waive, "compliance_junit": compliance_junit}
+        return {"compliance_waive": compliance_waive, "compliance_summary": compliance_summary,
+                "compliance_junit": compliance_junit}

@@ -109,6 +109,14 @@ def counts(checks):
     return result
 
 
+def summarise(checks):
+    """``counts`` plus ``failures``: one line ``<control> <object>: <finding>`` per failed check."""
+    result = counts(checks)
+    result["failures"] = [f"{c['control']} {c['object']}: {c.get('message') or ''}" for c in checks
+                          if c["status"] == "failed"]
+    return result
+
+
 def junit_xml(checks, name="compliance", timestamp=None):
     """JUnit XML: one testsuite per control, one testcase per object (classname the control, name the object).
 

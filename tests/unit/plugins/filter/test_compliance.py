@@ -107,3 +107,12 @@ def test_junit_escapes_markup_in_messages(tmp_path):
 def test_junit_refuses_entries_that_are_not_checks():
     with pytest.raises(AnsibleFilterError, match="Every check must be a mapping"):
         FILTERS["compliance_junit"]([{"status": "failed"}])
+
+
+def test_summary_counts_and_failure_lines():
+    checks = FILTERS["compliance_waive"](CHECKS, [waiver("C3.*", "Namespace shop", "2027-01-01")], TODAY)
+    assert FILTERS["compliance_summary"](checks) == {
+        "passed": 1, "failed": 1, "warning": 1, "waived": 1, "total": 4,
+        "failures": ["C8.probes Deployment shop/web: container app lacks livenessProbe."]}
+    with pytest.raises(AnsibleFilterError, match="Every check must be a mapping"):
+        FILTERS["compliance_summary"]([{"control": "x"}])
