@@ -84,8 +84,8 @@ def test_one_list_per_kind_and_secrets_as_metadata_only(module_env):
     assert result["namespaces"] == ["shop"]
     failed = {(c["control"], c["object"]) for c in result["checks"] if c["status"] == "failed"}
     assert failed == {("C5.secret-age", "Secret shop/old")}
-    assert result["isolation"][0]["reason"] == "egress allowed: no policy selects the pod; ingress denied: no rule " \
-                                              "of shop/deny admits it."
+    reason = "egress allowed: no policy selects the pod; ingress denied: no rule of shop/deny admits it."
+    assert result["isolation"][0]["reason"] == reason
 
 
 def test_a_forbidden_list_is_one_sentence_naming_the_kind(module_env):
