@@ -1,13 +1,22 @@
-"""The compliance report filters: waivers (valid, expired, patterns, bad ones) and JUnit read back with junitparser."""
+"""The compliance report filters: waivers (valid, expired, patterns, bad ones) and JUnit read back with junitparser.
+
+Bad input is tested on the pure functions (ReportError): importing ansible.errors would switch the
+process's module warnings to the controller's display and break the module tests that run later;
+the filters' conversion to AnsibleFilterError is tested in a process of its own.
+"""
 
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from ansible.errors import AnsibleFilterError
+import yaml
 from junitparser import Failure, JUnitXml, Skipped
 
+from ansible_collections.sre.runbooks.plugins.filter import compliance as compliance_filters
 from ansible_collections.sre.runbooks.plugins.filter.compliance import FilterModule
 from ansible_collections.sre.runbooks.plugins.module_utils._compliance import report
 
@@ -71,9 +80,30 @@ def test_patterns_match_controls_and_objects_and_passed_checks_stay_passed():
      "Waiver 1: expires must be a date as YYYY-MM-DD, not 'next year'."),
 ])
 def test_bad_waivers_are_one_sentence(waivers, message):
-    with pytest.raises(AnsibleFilterError) as caught:
-        FILTERS["compliance_waive"](CHECKS, waivers, TODAY)
+    with pytest.raises(report.ReportError) as caught:
+        report.apply_waivers(CHECKS, waivers, TODAY)
     assert str(caught.value) == message
+
+
+def test_the_filters_raise_ansible_filter_errors():
+    code = (
+        "from ansible.errors import AnsibleFilterError\n"
+        "from ansible_collections.sre.runbooks.plugins.filter.compliance import FilterModule\n"
+        "filters = FilterModule().filters()\n"
+        "for name, args in (('compliance_waive', ([], 'x', '2026-01-01')), ('compliance_summary', ([{}],)),\n"
+        "                   ('compliance_junit', ([{}],))):\n"
+        "    try:\n"
+        "        filters[name](*args)\n"
+        "    except AnsibleFilterError as exc:\n"
+        "        print(name, exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": ":".join(sys.path)})
+    assert proc.stdout.splitlines() == [
+        "compliance_waive The waivers must be a list of mappings, not str.",
+        "compliance_summary Every check must be a mapping with control, object, status and message.",
+        "compliance_junit Every check must be a mapping with control, object, status and message.",
+    ]
 
 
 def test_junit_has_one_case_per_control_per_object(tmp_path):
@@ -105,8 +135,8 @@ def test_junit_escapes_markup_in_messages(tmp_path):
 
 
 def test_junit_refuses_entries_that_are_not_checks():
-    with pytest.raises(AnsibleFilterError, match="Every check must be a mapping"):
-        FILTERS["compliance_junit"]([{"status": "failed"}])
+    with pytest.raises(report.ReportError, match="Every check must be a mapping"):
+        report.junit_xml([{"status": "failed"}])
 
 
 def test_summary_counts_and_failure_lines():
@@ -114,5 +144,14 @@ def test_summary_counts_and_failure_lines():
     assert FILTERS["compliance_summary"](checks) == {
         "passed": 1, "failed": 1, "warning": 1, "waived": 1, "total": 4,
         "failures": ["C8.probes Deployment shop/web: container app lacks livenessProbe."]}
-    with pytest.raises(AnsibleFilterError, match="Every check must be a mapping"):
-        FILTERS["compliance_summary"]([{"control": "x"}])
+    with pytest.raises(KeyError):
+        report.summarise([{"control": "x"}])
+
+
+def test_every_compliance_filter_has_its_documentation_file():
+    filter_dir = Path(compliance_filters.__file__).parent
+    for name in FILTERS:
+        doc = yaml.safe_load((filter_dir / f"{name}.yml").read_text())
+        assert doc["DOCUMENTATION"]["name"] == name
+        assert set(doc) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    assert sorted(path.stem for path in filter_dir.glob("compliance_*.yml")) == sorted(FILTERS)
