@@ -16,12 +16,14 @@ export PATH := $(BIN):$(PATH)
 export SRE_SERVICES_DIR ?= $(CURDIR)/.services
 
 .PHONY: help venv collection services-up services-down k8s-build k8s-up k8s-down \
-        test test-static unit integration molecule sanity lint build changelog-lint demo bench clean
+        test test-static unit integration molecule sanity lint build galaxy-import ee-context docs-lint \
+        changelog-lint demo bench clean
 
 help:
 	@echo "make demo   - start local services and run playbooks/weekly_maintenance.yml against them"
 	@echo "make test   - the whole suite: static checks, unit, integration, molecule (real services)"
-	@echo "other: venv services-up services-down k8s-build k8s-up k8s-down unit integration molecule sanity lint build bench clean"
+	@echo "other: venv services-up services-down k8s-build k8s-up k8s-down unit integration molecule sanity lint build"
+	@echo "       galaxy-import ee-context docs-lint changelog-lint bench clean"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -57,7 +59,7 @@ k8s-down:
 test: collection
 	tests/run_all.sh
 
-test-static: sanity lint build changelog-lint
+test-static: sanity lint build galaxy-import ee-context docs-lint changelog-lint
 
 unit: collection
 	$(BIN)/pytest tests/unit
@@ -77,6 +79,19 @@ lint: collection
 build: collection
 	rm -rf .cache/build && mkdir -p .cache/build
 	$(BIN)/ansible-galaxy collection build --output-path .cache/build .
+
+# Galaxy's and Automation Hub's import check on the built tarball, offline (tests/release/).
+galaxy-import: build
+	$(BIN)/python -m tests.release.galaxy_import
+
+# The execution environment's build context (execution-environment.yml, ansible-builder v3),
+# with the built tarball in it; build the image from it where a container engine runs.
+ee-context: build
+	rm -rf .cache/ee
+	$(BIN)/ansible-builder create -f execution-environment.yml -c .cache/ee/context --output-filename Containerfile
+
+docs-lint: collection
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint

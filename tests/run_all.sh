@@ -33,6 +33,16 @@ ansible-lint
 step "collection build"
 make --no-print-directory build
 
+# `-o build`: check the tarball the step above wrote, without building it again.
+step "galaxy-importer on the tarball (Automation Hub settings, offline)"
+quiet galaxy-import make --no-print-directory -o build galaxy-import
+
+step "execution environment build context (ansible-builder create)"
+quiet ee-context make --no-print-directory -o build ee-context
+
+step "antsibull-docs lint"
+quiet docs-lint make --no-print-directory docs-lint
+
 step "changelog lint"
 antsibull-changelog lint
 

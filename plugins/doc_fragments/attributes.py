@@ -89,3 +89,14 @@ attributes:
       - sre.runbooks.prometheus
       - sre.runbooks.platform
 """
+
+    ACTIONGROUP_K8S_PROMETHEUS = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.k8s) or C(group/sre.runbooks.prometheus) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.k8s
+      - sre.runbooks.prometheus
+"""

@@ -78,6 +78,34 @@ options:
         with O(image).
     type: list
     elements: dict
+  like:
+    description:
+      - With O(image), make the Job's pod like a workload's - its container's C(env), C(envFrom), C(volumeMounts),
+        C(resources), C(securityContext) and C(workingDir), and the pod's C(serviceAccountName), C(volumes),
+        C(imagePullSecrets), C(securityContext), C(nodeSelector), C(tolerations) and C(priorityClassName) - so
+        it reaches the same database and secrets as the application. The image stays O(image); O(env) entries
+        come after the workload's.
+      - This is how a database migration runs from a new image before it rolls out.
+    type: dict
+    suboptions:
+      kind:
+        description: Kind of the workload.
+        type: str
+        default: Deployment
+        choices: [Deployment, StatefulSet, DaemonSet]
+      name:
+        description: Name of the workload, in O(namespace).
+        type: str
+        required: true
+      container:
+        description: The workload's container to copy; by default its first container.
+        type: str
+  logs:
+    description:
+      - Return the last this many lines of the log of the Job's newest pod as RV(logs) (C(kubectl logs job/NAME --tail)),
+        once the wait is over. V(0) reads none. Not in check mode.
+    type: int
+    default: 0
   backoff_limit:
     description:
       - Retries before the Job counts as failed, with O(image). Kubernetes' default is 6.
@@ -165,6 +193,20 @@ EXAMPLES = r"""
     run_id: "{{ now(utc=true).strftime('%Y%m%d') }}"
     rerun: failed
     timeout: 1800
+
+- name: Run the database migrations from the new image, with the application's env, before it rolls out
+  sre.runbooks.k8s_job:
+    namespace: production
+    name: meta-prompt-hub-migrate
+    image: registry.example.com/meta-prompt-hub:2.4.0
+    command: [python, manage.py, migrate, --noinput]
+    like:
+      name: meta-prompt-evolution-hub
+    backoff_limit: 0
+    run_id: "2.4.0"
+    rerun: failed
+    logs: 200
+  register: migration
 
 - name: Start a reindex from a full spec without waiting, and report instead of failing
   sre.runbooks.k8s_job:
@@ -261,6 +303,12 @@ job:
             V(waiting)), C(reason), C(exit_code) and C(message).
           type: list
           elements: dict
+logs:
+  description: With O(logs), the log of the Job's newest pod - C(pod), C(lines) (its last O(logs) non-empty lines)
+    and C(error) (why it could not be read, such as the API serving no logs; null otherwise).
+  returned: when O(logs) is above 0, not in check mode
+  type: dict
+  sample: {pod: migrate-2-4-0-x7q, lines: ["Applying prompts.0042_add_score... OK"], error: null}
 definition:
   description: The Job manifest that was (or in check mode would be) created; null when the Job was left as it was.
   returned: success

@@ -33,6 +33,10 @@ description:
   - The task fails according to O(fail_on), and when a source cannot be read (its objectives are then
     C(inconclusive) with the reason in RV(objectives[].error), the others judged as usual); RV(passed) is true
     when every objective is C(ok) or C(warning).
+  - With O(analysis), the check becomes a bake period, where the objectives are measured O(analysis.count) times, every
+    O(analysis.interval), and the run is judged the way Argo Rollouts judges an AnalysisRun (failure,
+    inconclusive and consecutive error limits). It ends early once a limit is exceeded. RV(analysis) holds every
+    measurement; RV(passed) is then true only for a C(Successful) run.
 author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
@@ -279,6 +283,48 @@ options:
       name:
         description: Name of the endpoint in RV(probes); defaults to the URL.
         type: str
+  analysis:
+    description:
+      - Measure repeatedly instead of once (post-deployment validation). Without it the module measures once.
+      - Each measurement is C(Successful), C(Failed) (an objective at O(analysis.failed_status) or worse),
+        C(Inconclusive) (an objective without data, none failed) or C(Error) (the source could not be read).
+      - The run is C(Failed) once more than O(analysis.failure_limit) measurements failed, C(Inconclusive) once more
+        than O(analysis.inconclusive_limit) were inconclusive, C(Error) after more than
+        O(analysis.consecutive_error_limit) errors in a row; otherwise, after O(analysis.count) measurements,
+        C(Successful) (C(Inconclusive) when none succeeded).
+      - With O(fail_on) other than V(never), a run that is not C(Successful) fails the task.
+      - Cannot be combined with O(evaluation_time). Use short windows (V(5m)) so each measurement sees recent traffic.
+    type: dict
+    suboptions:
+      interval:
+        description: Time between the starts of two measurements, such as V(30s) or V(1m).
+        type: str
+        default: 1m
+      count:
+        description: Measurements to take when no limit ends the run earlier (V(1) measures once, with the limits).
+        type: int
+        default: 1
+      initial_delay:
+        description: Time to wait before the first measurement (let the new pods take traffic).
+        type: str
+        default: 0s
+      failure_limit:
+        description: Failed measurements tolerated; one more fails the run.
+        type: int
+        default: 0
+      inconclusive_limit:
+        description: Inconclusive measurements tolerated; one more makes the run C(Inconclusive).
+        type: int
+        default: 0
+      consecutive_error_limit:
+        description: Errors in a row tolerated (Prometheus unreachable); one more makes the run C(Error).
+        type: int
+        default: 4
+      failed_status:
+        description: The objective status from which a measurement counts as failed.
+        type: str
+        choices: [breached, warning]
+        default: breached
 notes:
   - Counts come from C(increase()) over each window, so the first and last scrape intervals are extrapolated as
     Prometheus does; over a 30-day window that moves ratios by far less than a per mille.
@@ -356,6 +402,19 @@ EXAMPLES = r"""
       - {name: v2, url: "http://localhost:8001/api/v1/health/status"}
       - {name: v1, url: "http://localhost:8002/api/v1/health/status"}
   register: morning
+- name: Bake for 5 minutes after a deployment, as an Argo Rollouts AnalysisRun would
+  sre.runbooks.slo_check:
+    prometheus_url: "{{ sre_prometheus_url }}"
+    selector: api="v2"
+    window: 5m
+    objectives:
+      - {name: availability, sli: availability, target: 99.9}
+      - {name: latency_p95, sli: latency, quantile: 0.95, target: 2.0}
+    analysis:
+      interval: 1m
+      count: 5
+      failure_limit: 1
+  register: bake
 
 - name: Probe the V2 status endpoint 50 times, 5 at a time
   sre.runbooks.slo_check:
@@ -498,6 +557,34 @@ objectives:
       type: list
       elements: dict
       returned: for threshold objectives
+analysis:
+  description: With O(analysis), the bake period and every measurement.
+  returned: when O(analysis) is set
+  type: dict
+  contains:
+    phase:
+      description: V(Successful), V(Failed), V(Inconclusive) or V(Error).
+      type: str
+      sample: Failed
+    message:
+      description: Why the run ended so, such as V(2 of 3 measurements failed, more than failure_limit 1).
+      type: str
+    counts:
+      description: Measurements per phase, C(successful), C(failed), C(inconclusive), C(error).
+      type: dict
+      sample: {successful: 1, failed: 2, inconclusive: 0, error: 0}
+    measurements:
+      description: Each measurement with C(index), C(at) (RFC 3339), C(phase), C(status) (worst objective status,
+        null on error), C(summary) (objectives per status) and C(message) (the objectives' sentences, or the error).
+      type: list
+      elements: dict
+    elapsed:
+      description: Seconds from the start of the run to its end.
+      type: float
+    interval:
+      description: The settings used, as given (also C(count), C(initial_delay), C(failure_limit), C(inconclusive_limit),
+        C(consecutive_error_limit), C(failed_status)).
+      type: str
 probe:
   description: What the probes saw.
   returned: when O(source=probe)

@@ -15,12 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.harness.services import service_env
+from tests.integration.capacity.history import scenario_history
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;;[^\x1b]*\x1b\\")
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
 # Scenarios that drive the Kubernetes API as well as the data services.
-NEEDS_K8S = {"k8s_jobs", "health_check", "weekly_maintenance", "rollout", "blue_green"}
+NEEDS_K8S = {"k8s_jobs", "health_check", "weekly_maintenance", "rollout", "blue_green", "capacity", "secret_rotation", "security_checks"}
+# Scenarios that read Prometheus history: () -> (OpenMetrics, extra environment); each gets a
+# Prometheus of its own that starts on that history (PROMETHEUS_URL points at it).
+PROMETHEUS_HISTORY = {"capacity": scenario_history}
 
 
 @pytest.mark.slow
@@ -34,6 +38,9 @@ def test_molecule_scenario(scenario, services, request):
     if scenario in NEEDS_K8S:
         cluster = request.getfixturevalue("k8s_cluster")
         env["K8S_AUTH_KUBECONFIG"] = env["KUBECONFIG"] = str(cluster["kubeconfig"])
+    if scenario in PROMETHEUS_HISTORY:
+        history, extra = PROMETHEUS_HISTORY[scenario]()
+        env.update(extra, PROMETHEUS_URL=request.getfixturevalue("private_prometheus")(history)["url"])
     result = subprocess.run([sys.executable, "-m", "molecule", "test", "-s", scenario],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
     output = result.stdout + result.stderr

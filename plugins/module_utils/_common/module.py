@@ -170,7 +170,11 @@ class RunbookModule(AnsibleModule):
     # False until ansible-core's argument checking is over: its messages are rewritten into sentences.
     _checked = False
 
-    def __init__(self, *args, ranges=None, **kwargs):
+    def __init__(self, *args, ranges=None, extra_secrets=None, **kwargs):
+        # extra_secrets(params) -> strings: values that are secret by the module's own rules (a
+        # ConfigMap key named in 'sensitive'), masked like no_log values, even when argument
+        # checking fails. It gets the raw arguments too, so it must not trust their types.
+        self._extra_secrets = extra_secrets
         try:
             super().__init__(*args, **kwargs)
         except (SystemExit, KeyboardInterrupt):
@@ -213,6 +217,9 @@ class RunbookModule(AnsibleModule):
     def _mask_secrets(self):
         for params in (getattr(self, "params", None), self._given):
             self.no_log_values.update(secret_values(self.argument_spec, params))
+            if self._extra_secrets is not None and isinstance(params, Mapping):
+                self.no_log_values.update(text for text in self._extra_secrets(params)
+                                          if isinstance(text, str) and len(text) >= 4)
         for params in (getattr(self, "params", None), self._given):
             self.no_log_values.difference_update(short_structure_leaves(self.argument_spec, params))
 

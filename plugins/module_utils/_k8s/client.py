@@ -58,6 +58,10 @@ _KINDS = (
     ("api/v1", True, ("Pod", "Event", "PersistentVolumeClaim")),
     ("api/v1", True, ("Service",)),
     ("api/v1", False, ("Namespace", "Node")),
+    ("api/v1", True, ("ConfigMap", "Secret", "ServiceAccount")),
+    ("apis/policy/v1", True, ("PodDisruptionBudget",)),
+    ("apis/rbac.authorization.k8s.io/v1", True, ("Role", "RoleBinding")),
+    ("apis/rbac.authorization.k8s.io/v1", False, ("ClusterRole", "ClusterRoleBinding")),
 )
 
 # kind -> (API group path, plural, namespaced)
@@ -65,6 +69,12 @@ RESOURCES = {kind: (group, kind.lower() + "s", namespaced) for group, namespaced
 # metrics-server's resource metrics API (absent on clusters without metrics-server: 404).
 RESOURCES["PodMetrics"] = ("apis/metrics.k8s.io/v1beta1", "pods", True)
 RESOURCES["Ingress"] = ("apis/networking.k8s.io/v1", "ingresses", True)
+# cert-manager's CustomResource (absent on clusters without cert-manager: 404).
+RESOURCES["Certificate"] = ("apis/cert-manager.io/v1", "certificates", True)
+RESOURCES["NetworkPolicy"] = ("apis/networking.k8s.io/v1", "networkpolicies", True)
+
+# Accept header of a list that returns each object's metadata only (no Secret values cross the wire).
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
 
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
@@ -192,8 +202,9 @@ class KubeApi:
             parts.append(subresource)
         return "/".join(parts)
 
-    def _call(self, method, path, query=None, body=None, content_type=None, stream=False, timeout=None, what=None):
-        headers = {"Accept": "application/json"}
+    def _call(self, method, path, query=None, body=None, content_type=None, stream=False, timeout=None, what=None,
+              text=False, accept="application/json"):
+        headers = {"Accept": "application/json, */*" if text else accept}
         if content_type:
             headers["Content-Type"] = content_type
         try:
@@ -216,6 +227,8 @@ class KubeApi:
             data = response.data
         except self._transport_errors as exc:
             raise describe_api_error(exc, self.host, what) from None
+        if text:
+            return (data or b"").decode("utf-8", errors="replace")
         if not data:
             return {}
         try:
@@ -226,6 +239,13 @@ class KubeApi:
     def get(self, kind, namespace, name, subresource=None):
         return self._call("GET", self.path(kind, namespace, name, subresource))
 
+    def log(self, namespace, pod, tail_lines=None, container=None):
+        """The pod's log as text (``kubectl logs --tail``): its last ``tail_lines`` lines."""
+        query = [("tailLines", str(int(tail_lines)))] if tail_lines else []
+        if container:
+            query.append(("container", container))
+        return self._call("GET", self.path("Pod", namespace, pod, "log"), query, text=True)
+
     def find(self, kind, namespace, name):
         """The object, or None when it does not exist."""
         try:
@@ -235,17 +255,23 @@ class KubeApi:
                 return None
             raise
 
-    def list(self, kind, namespace=None, label_selector=None, field_selector=None):
-        """The API's List document (``items`` plus ``metadata.resourceVersion``)."""
+    def list(self, kind, namespace=None, label_selector=None, field_selector=None, metadata_only=False):
+        """The API's List document (``items`` plus ``metadata.resourceVersion``).
+
+        ``metadata_only`` asks for each item's ``metadata`` alone (PartialObjectMetadata), as for Secrets
+        whose values must not be read.
+        """
         query = []
         if label_selector:
             query.append(("labelSelector", label_selector))
         if field_selector:
             query.append(("fieldSelector", field_selector))
-        result = self._call("GET", self.path(kind, namespace), query)
+        result = self._call("GET", self.path(kind, namespace), query,
+                            accept=METADATA_ONLY if metadata_only else "application/json")
         result.setdefault("items", [])
         for item in result["items"]:  # list items come without kind/apiVersion
-            item.setdefault("kind", kind)
+            if metadata_only or "kind" not in item:
+                item["kind"] = kind
         return result
 
     def log(self, namespace, pod, container, since_seconds=None, limit_bytes=None, previous=False):

@@ -71,8 +71,15 @@ def source_of(params):
 def source_text(params):
     """How results name the source: ``cronjob/security-update``, ``image log-cleaner:latest``, ``spec``."""
     source = source_of(params)
-    return {"cronjob": f"cronjob/{params.get('cronjob')}", "image": f"image {params.get('image')}",
-            "spec": "spec"}[source]
+    like = params.get("like")
+    image = f"image {params.get('image')}" + (f" like {like['kind']}/{like['name']}" if like else "")
+    return {"cronjob": f"cronjob/{params.get('cronjob')}", "image": image, "spec": "spec"}[source]
+
+
+def log_lines(text, limit):
+    """The last ``limit`` non-empty lines of a log text."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-limit:] if limit else []
 
 
 def _job(name, namespace, labels, annotations, spec, owners=None):
@@ -94,13 +101,44 @@ def from_cronjob(cronjob, name, namespace):
                 template.get("spec") or {}, [owner])
 
 
-def from_image(params, name, namespace, ttl_seconds):
-    """The Job ``kubectl create job NAME --image=IMAGE`` makes: one container named after the base name."""
-    container = {"name": params.get("name") or name, "image": params["image"]}
-    for option in ("command", "args", "env"):
+# What a Job made ``like`` a workload borrows from its pod template: what reaches the same
+# database, secrets and files as the application (a migration), and where it may run.
+LIKE_POD_FIELDS = ("serviceAccountName", "volumes", "imagePullSecrets", "securityContext", "nodeSelector",
+                   "tolerations", "priorityClassName")
+LIKE_CONTAINER_FIELDS = ("env", "envFrom", "volumeMounts", "resources", "securityContext", "workingDir")
+
+
+def borrowed(ref, template, container=None):
+    """(pod spec fields, container fields) a Job made like the workload ``ref`` takes from its pod ``template``.
+
+    ``container`` names the container to copy, by default the first one; PlanError when it has no such container.
+    """
+    spec = (template or {}).get("spec") or {}
+    containers = spec.get("containers") or []
+    names = [c.get("name") for c in containers]
+    chosen = next((c for c in containers if c.get("name") == container), None) if container else \
+        (containers[0] if containers else None)
+    if chosen is None:
+        raise PlanError(f"{ref} has no container {container!r} to make the Job like (containers: "
+                        f"{', '.join(names) or 'none'}).")
+    pod = {key: spec[key] for key in LIKE_POD_FIELDS if spec.get(key) is not None}
+    return pod, {key: chosen[key] for key in LIKE_CONTAINER_FIELDS if chosen.get(key) is not None}
+
+
+def from_image(params, name, namespace, ttl_seconds, like=None):
+    """The Job ``kubectl create job NAME --image=IMAGE`` makes: one container named after the base name.
+
+    ``like`` is the (pod fields, container fields) pair of :func:`borrowed`: the Job then runs with the
+    workload's env, mounts, volumes and service account (O(env) entries of the options come last).
+    """
+    pod, borrowed_container = like or ({}, {})
+    container = {**borrowed_container, "name": params.get("name") or name, "image": params["image"]}
+    for option in ("command", "args"):
         if params.get(option) is not None:
             container[option] = params[option]
-    spec = {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}
+    if params.get("env") is not None:
+        container["env"] = list(container.get("env") or []) + list(params["env"])
+    spec = {"template": {"spec": {**pod, "restartPolicy": "Never", "containers": [container]}}}
     if params.get("backoff_limit") is not None:
         spec["backoffLimit"] = int(params["backoff_limit"])
     if ttl_seconds > 0:

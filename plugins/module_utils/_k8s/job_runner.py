@@ -29,6 +29,12 @@ OPTIONS = {
     "command": {"type": "list", "elements": "str"},
     "args": {"type": "list", "elements": "str"},
     "env": {"type": "list", "elements": "dict"},
+    "like": {"type": "dict", "options": {
+        "kind": {"type": "str", "default": "Deployment", "choices": ["Deployment", "StatefulSet", "DaemonSet"]},
+        "name": {"type": "str", "required": True},
+        "container": {"type": "str"},
+    }},
+    "logs": {"type": "int", "default": 0},
     "backoff_limit": {"type": "int"},
     "spec": {"type": "dict"},
     "labels": {"type": "dict"},
@@ -53,8 +59,9 @@ def module_args():
     return {"argument_spec": merge_argspecs(K8S_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
             "mutually_exclusive": [plan.SOURCES], "required_one_of": [plan.SOURCES],
             # Bounds on numbers (RunbookModule ranges): a Job waited on for 10**9 s is a typo.
+            "required_by": {"like": "image"},
             "ranges": dict(K8S_RANGES, timeout=(0, 7 * 86400), backoff_limit=(0, 1000),
-                           ttl_seconds_after_finished=(0, 10 ** 9))}
+                           ttl_seconds_after_finished=(0, 10 ** 9), logs=(0, 10000))}
 
 
 class JobError(Exception):
@@ -93,7 +100,8 @@ class JobRunner:
         record = plan.job_record(job, self.namespace, plan.source_text(self.params), status,
                                  created=action != plan.KEEP and not self.check_mode,
                                  rerun=action == plan.RERUN, pod_failures=pods)
-        return {"changed": action != plan.KEEP, "job": record, "definition": definition,
+        extra = {"logs": self._logs()} if self.params["logs"] and not self.check_mode else {}
+        return {"changed": action != plan.KEEP, "job": record, "definition": definition, **extra,
                 "failure": plan.failure_sentence(record),
                 "diff": {"before": plan.manifest_view(existing, like=definition),
                          "after": plan.manifest_view(definition or existing)}}
@@ -108,7 +116,16 @@ class JobRunner:
         return plan.from_cronjob(cronjob, self.name, self.namespace)
 
     def _from_image(self):
-        return plan.from_image(self.params, self.name, self.namespace, self.params["ttl_seconds_after_finished"])
+        like = self.params.get("like")
+        borrowed = None
+        if like:
+            ref = object_ref(like["kind"], self.namespace, like["name"])
+            workload = self.api.find(like["kind"], self.namespace, like["name"])
+            if workload is None:
+                raise JobError(f"{ref} does not exist, so Job {self.name} cannot be made like it.")
+            borrowed = plan.borrowed(ref, (workload.get("spec") or {}).get("template"), like.get("container"))
+        return plan.from_image(self.params, self.name, self.namespace, self.params["ttl_seconds_after_finished"],
+                               borrowed)
 
     def _from_spec(self):
         return plan.from_spec(self.params, self.name, self.namespace, self.params["ttl_seconds_after_finished"])
@@ -139,6 +156,19 @@ class JobRunner:
     def _pod_failures(self):
         pods = self.api.list("Pod", self.namespace, label_selector=f"job-name={self.name}")["items"]
         return plan.pod_failures(sorted(pods, key=lambda pod: pod["metadata"].get("name") or ""))
+
+    def _logs(self):
+        """The last ``logs`` lines of the Job's newest pod (``kubectl logs job/NAME --tail``), or why there are none."""
+        pods = self.api.list("Pod", self.namespace, label_selector=f"job-name={self.name}")["items"]
+        if not pods:
+            return {"pod": None, "lines": [], "error": "the Job has no pod"}
+        newest = max(pods, key=lambda pod: (pod["metadata"].get("creationTimestamp") or "", pod["metadata"]["name"]))
+        name = newest["metadata"]["name"]
+        try:
+            text = self.api.log(self.namespace, name, tail_lines=self.params["logs"])
+        except KubeError as exc:
+            return {"pod": name, "lines": [], "error": str(exc)}
+        return {"pod": name, "lines": plan.log_lines(text, self.params["logs"]), "error": None}
 
     def _wait_until(self, job, done, timeout):
         """Watch the Job until ``done(job)``, it is deleted (None) or ``timeout`` seconds pass; returns the Job.

@@ -33,6 +33,18 @@ ACTION_OPTIONS = {
 RANGES = dict(K8S_RANGES, wait_timeout=(0, 86400))
 
 
+def wait_options(auto_rollback):
+    """The options of a change that rolls out: change cause, the wait, and the automatic rollback (default given)."""
+    return {
+        "change_cause": {"type": "str"},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 600},
+        "fail_fast_reasons": {"type": "list", "elements": "str", "default": list(k8s_pods.DEFAULT_FAIL_FAST_REASONS)},
+        "auto_rollback": {"type": "bool", "default": auto_rollback},
+        "fail_on_rollback": {"type": "bool", "default": True},
+    }
+
+
 def argument_spec():
     """k8s_rollout's options after the connection options of the k8s doc fragment."""
     return merge_argspecs(
@@ -49,12 +61,7 @@ def argument_spec():
         hpa_name={"type": "str"},
         min_replicas={"type": "int"},
         max_replicas={"type": "int"},
-        change_cause={"type": "str"},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 600},
-        fail_fast_reasons={"type": "list", "elements": "str", "default": list(k8s_pods.DEFAULT_FAIL_FAST_REASONS)},
-        auto_rollback={"type": "bool", "default": False},
-        fail_on_rollback={"type": "bool", "default": True},
+        **wait_options(auto_rollback=False),
     )
 
 

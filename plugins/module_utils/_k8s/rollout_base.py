@@ -20,8 +20,30 @@ from ansible_collections.sre.runbooks.plugins.module_utils._k8s import rollout_p
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, object_ref
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.wait import RolloutWaiter, owned_revisions
 
-# The actions whose failed wait may be rolled back automatically (auto_rollback).
-ROLLBACK_ACTIONS = ("status", "set_image", "restart")
+# The actions whose failed wait may be rolled back automatically (auto_rollback); k8s_resources' is "resources".
+ROLLBACK_ACTIONS = ("status", "set_image", "restart", "resources")
+
+
+def failure_sentence(ref, outcome, wait_timeout):
+    """One sentence for a rollout wait that did not complete (RolloutWaiter.wait's outcome)."""
+    kind_word = outcome["outcome"]
+    pods = outcome["failing_pods"] or outcome["unhealthy_pods"]
+    detail = k8s_pods.summarize(pods) if pods else ""
+    if kind_word == "failed" and outcome["reason"] == ro.PROGRESS_DEADLINE:
+        text = f"{ref} rollout failed: it {outcome['message']}"
+        return text + (f"; {detail}." if detail else ".")
+    if kind_word == "failed":
+        return f"{ref} rollout failed: {outcome['message']}."
+    if kind_word == "timeout":
+        text = f"{ref} did not finish rolling out within {wait_timeout}s: {outcome['message']}"
+        if detail:
+            text += f"; {detail}"
+        if outcome.get("api_error"):
+            text += f"; last API error: {outcome['api_error'].rstrip('.')}"
+        return text + "."
+    if kind_word == "paused":
+        return f"{ref} is paused, so its rollout cannot finish; resume it (action=resume) first."
+    return f"{ref} was deleted while waiting for its rollout."
 
 
 class TaskFailed(Exception):
@@ -32,12 +54,13 @@ class RolloutBase:
     """Runs the action on each selected object and gathers the per-object results.
 
     Subclasses set ``self.actions``, the table from action name to the bound method that handles one object.
+    ``params`` replaces the module's parameters (a module that acts on several workloads passes each its own).
     """
 
-    def __init__(self, module, api):
+    def __init__(self, module, api, params=None):
         self.module = module
         self.api = api
-        self.params = module.params
+        self.params = module.params if params is None else params
         self.kind = self.params["kind"]
         self.namespace = self.params["namespace"]
         self.action = self.params["action"]
@@ -48,6 +71,8 @@ class RolloutBase:
         self._ref = None
         self._entry = None
         self._obj_before = None
+        # A ProgressDeadlineExceeded condition from before our patch, which the wait must not take for ours.
+        self._stale_progress = None
         self.actions = {}
 
     # -------------------------------------------------------------------------- selection
@@ -131,6 +156,7 @@ class RolloutBase:
         return revision if revision is not None else ro.pointer_revision(self.kind, obj, revs)
 
     def _patch(self, body, patch_type):
+        self._stale_progress = ro.timed_out_condition(self._obj_before)
         metadata = self._obj_before["metadata"]
         return self.api.patch(self.kind, self.namespace, metadata["name"], body, patch_type=patch_type)
 
@@ -138,7 +164,7 @@ class RolloutBase:
 
     def _wait(self, accept=None):
         waiter = RolloutWaiter(self.api, self.kind, self.namespace, self._entry["name"],
-                               self.params["fail_fast_reasons"], accept=accept)
+                               self.params["fail_fast_reasons"], accept=accept, stale_progress=self._stale_progress)
         return waiter.wait(self.params["wait_timeout"])
 
     def _record_wait(self, outcome):
@@ -169,21 +195,4 @@ class RolloutBase:
         raise TaskFailed(failure)
 
     def _failure_sentence(self, outcome):
-        ref, kind_word = self._ref, outcome["outcome"]
-        pods = outcome["failing_pods"] or outcome["unhealthy_pods"]
-        detail = k8s_pods.summarize(pods) if pods else ""
-        if kind_word == "failed" and outcome["reason"] == ro.PROGRESS_DEADLINE:
-            text = f"{ref} rollout failed: it {outcome['message']}"
-            return text + (f"; {detail}." if detail else ".")
-        if kind_word == "failed":
-            return f"{ref} rollout failed: {outcome['message']}."
-        if kind_word == "timeout":
-            text = f"{ref} did not finish rolling out within {self.params['wait_timeout']}s: {outcome['message']}"
-            if detail:
-                text += f"; {detail}"
-            if outcome.get("api_error"):
-                text += f"; last API error: {outcome['api_error'].rstrip('.')}"
-            return text + "."
-        if kind_word == "paused":
-            return f"{ref} is paused, so its rollout cannot finish; resume it (action=resume) first."
-        return f"{ref} was deleted while waiting for its rollout."
+        return failure_sentence(self._ref, outcome, self.params["wait_timeout"])

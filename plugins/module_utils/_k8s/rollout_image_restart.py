@@ -35,10 +35,11 @@ def _with_images(obj, changes):
 class ImageRestartActions:
     """Mixin for RolloutBase: set_image and restart, both a template patch followed by a judged wait."""
 
-    def _change_template(self, obj, body, patch_type, after_preview):
-        """Patch (unless check mode), diff, then wait and judge."""
+    def _change_template(self, obj, body, patch_type, after_preview, summarize=None):
+        """Patch (unless check mode), diff (of ``summarize(obj)``, images and replicas by default), then wait and judge."""
+        summarize = summarize or (lambda item: ro.summary(self.kind, item))
         self._entry["changed"] = True
-        self._record_diff(ro.summary(self.kind, obj), ro.summary(self.kind, after_preview))
+        self._record_diff(summarize(obj), summarize(after_preview))
         if self.check_mode:
             self._set_status(after_preview)
             return

@@ -206,6 +206,12 @@ _STATUS_BY_KIND = {"Deployment": _deployment_status, "StatefulSet": _statefulset
                    "DaemonSet": _daemonset_status}
 
 
+def timed_out_condition(obj):
+    """The workload's Progressing condition when it says ProgressDeadlineExceeded, else None."""
+    progressing = condition(obj, "Progressing")
+    return progressing if progressing and progressing.get("reason") == PROGRESS_DEADLINE else None
+
+
 def _first_wait(result, waits):
     """kubectl's ordered checks: the message of the first (waiting, message) that holds, else complete."""
     for waiting, message in waits:

@@ -37,6 +37,7 @@ class AutoRollback:
                 target = ro.choose_undo_target(self.kind, current, revs)
             except ro.RolloutError as exc:
                 raise TaskFailed(f"{failure.rstrip('.')}; no automatic rollback: {exc}") from None
+        self._stale_progress = ro.timed_out_condition(current)
         self.api.patch(self.kind, self.namespace, entry["name"], ro.undo_patch(current, target), patch_type="json")
         entry["changed"] = True
         entry["rolled_back"] = True

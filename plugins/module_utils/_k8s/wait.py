@@ -49,16 +49,21 @@ class RolloutWaiter:
 
     ``accept`` is an optional extra condition on the workload, ``f(obj) -> (ok, message)``,
     checked once the rollout itself is complete (for example: replicas inside new HPA bounds).
+    ``stale_progress`` is the ProgressDeadlineExceeded condition the workload had before the change
+    waited for: the controller leaves it in place until the new spec makes progress (a rollback to a
+    ReplicaSet that is already available keeps it for a while), so as long as it is that very
+    condition (same lastUpdateTime) it is not this rollout's failure.
     """
 
     def __init__(self, api, kind, namespace, name, fail_fast_reasons=(), accept=None, clock=time.monotonic,
-                 watch_seconds=WATCH_SECONDS):
+                 watch_seconds=WATCH_SECONDS, stale_progress=None):
         self.api = api
         self.kind = kind
         self.namespace = namespace
         self.name = name
         self.reasons = tuple(fail_fast_reasons or ())
         self.accept = accept
+        self.stale_progress = stale_progress
         self.clock = clock
         self.watch_seconds = watch_seconds
         self._events = queue.Queue()
@@ -97,6 +102,8 @@ class RolloutWaiter:
     def evaluate(self, obj, pods):
         """An outcome when the wait is over (complete, failed, paused), else None."""
         status = ro.rollout_status(self.kind, obj)
+        if status["failure"] and self.stale_progress is not None and ro.timed_out_condition(obj) == self.stale_progress:
+            status.update(failure=None, message="waiting for the deployment controller to report progress")
         if status["complete"]:
             ok, message = self.accept(obj) if self.accept else (True, "")
             if ok:

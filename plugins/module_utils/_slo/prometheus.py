@@ -9,7 +9,7 @@
 """Prometheus HTTP API access shared by every sre.runbooks module that reads Prometheus.
 
 ``PROMETHEUS_COMMON_ARGS`` is documented, option for option, by the ``sre.runbooks.prometheus``
-doc fragment. :class:`PrometheusClient` runs instant queries and turns every failure into
+doc fragment. :class:`PrometheusClient` runs instant and range queries and turns every failure into
 :class:`PrometheusError`, whose text is one sentence naming the server and the cause.
 """
 
@@ -90,8 +90,12 @@ def _labels(item):
     return labels
 
 
+# Prometheus refuses a range query of more than 11,000 points per series; stay below with a margin.
+MAX_POINTS = 10000
+
+
 class PrometheusClient:
-    """Instant queries against one Prometheus server, configured from PROMETHEUS_COMMON_ARGS."""
+    """Instant and range queries against one Prometheus server, configured from PROMETHEUS_COMMON_ARGS."""
 
     def __init__(self, params):
         self.url = params["prometheus_url"]
@@ -102,17 +106,11 @@ class PrometheusClient:
     def where(self):
         return describe_url(self.url)
 
-    def query(self, expr, at=None):
-        """Run ``expr`` at unix time ``at`` (None: now); return [{"metric": {...}, "value": float|None}].
-
-        Scalars come back as one sample with empty labels.
-        """
+    def _data(self, path, form, expr):
+        """POST ``form`` to the API ``path``; the ``data`` of a successful answer, else PrometheusError."""
         params = self.params
-        form = {"query": expr}
-        if at is not None:
-            form["time"] = f"{at:.3f}"
         try:
-            resp = exchange("POST", join_url(self.url, "/api/v1/query"), form=form,
+            resp = exchange("POST", join_url(self.url, path), form=form,
                             timeout=params.get("prometheus_timeout") or 30.0,
                             validate_certs=params.get("prometheus_validate_certs", True),
                             ca_path=params.get("prometheus_ca_path"), token=params.get("prometheus_token"),
@@ -129,7 +127,17 @@ class PrometheusClient:
         if payload.get("status") != "success":
             error = str(payload.get("error") or f"HTTP {resp.status}").rstrip(".")
             raise PrometheusError(f"Prometheus at {self.where} rejected the query {expr!r}: {error}.")
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        return payload.get("data") if isinstance(payload.get("data"), dict) else {}
+
+    def query(self, expr, at=None):
+        """Run ``expr`` at unix time ``at`` (None: now); return [{"metric": {...}, "value": float|None}].
+
+        Scalars come back as one sample with empty labels.
+        """
+        form = {"query": expr}
+        if at is not None:
+            form["time"] = f"{at:.3f}"
+        data = self._data("/api/v1/query", form, expr)
         kind, result = data.get("resultType"), data.get("result")
         try:
             if kind == "vector":
@@ -142,9 +150,46 @@ class PrometheusClient:
         what = f"a {kind}" if kind else "no result type"
         raise PrometheusError(f"Prometheus at {self.where} returned {what} for {expr!r}; an instant vector is needed.")
 
+    def query_range(self, expr, start, end, step):
+        """Run ``expr`` at every ``step`` seconds from ``start`` to ``end`` (unix seconds, both included).
+
+        Returns [{"metric": {...}, "values": [(time, float|None), ...]}], one entry per series. A range of more
+        than MAX_POINTS steps is refused by Prometheus itself; callers split long ranges (see range_chunks).
+        """
+        form = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = self._data("/api/v1/query_range", form, expr)
+        kind, result = data.get("resultType"), data.get("result")
+        if kind != "matrix":
+            what = f"a {kind}" if kind else "no result type"
+            raise PrometheusError(f"Prometheus at {self.where} returned {what} for the range query {expr!r}; "
+                                  "a range vector (matrix) is needed.")
+        try:
+            return [{"metric": _labels(item), "values": [(float(pair[0]), _sample(pair)) for pair in item["values"]]}
+                    for item in result or []]
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError, IndexError):
+            raise PrometheusError(f"Prometheus at {self.where} answered the range query {expr!r} with a matrix that "
+                                  "is not made of [time, value] samples.") from None
+
     def scalar(self, expr, at=None):
         """The single value of a query that aggregates to one sample, or None when it returns nothing."""
         return single_value(self.query(expr, at), expr, self.where)
+
+
+def range_chunks(start, end, step, max_points=MAX_POINTS):
+    """[(start, end)] pieces of [start, end] on the grid start + k * step, each of at most ``max_points`` points.
+
+    Consecutive pieces do not share a point, so their samples concatenate without duplicates.
+    """
+    if step <= 0 or end < start:
+        return []
+    points = int((end - start) // step) + 1
+    chunks = []
+    first = 0
+    while first < points:
+        last = min(points, first + max_points) - 1
+        chunks.append((start + first * step, start + last * step))
+        first = last + 1
+    return chunks
 
 
 def single_value(samples, expr, where):

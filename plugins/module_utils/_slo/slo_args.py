@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._platform.client import PLATFORM_COMMON_ARGS, PLATFORM_RANGES
+from ansible_collections.sre.runbooks.plugins.module_utils._slo import analysis
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import SloError, alert_windows, normalize_objective
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.prometheus import PROMETHEUS_COMMON_ARGS, PROMETHEUS_RANGES
 
@@ -89,6 +90,7 @@ RANGES = dict(
         "probes.concurrency": (1, 64),
         "probes.timeout": (0.001, 300),
     },
+    **analysis.RANGES,
 )
 
 
@@ -112,6 +114,7 @@ def argument_spec():
         endpoint_url={"type": "str"},
         probe={"type": "dict", "options": PROBE_OPTIONS},
         probes={"type": "list", "elements": "dict", "default": [], "options": PROBES_OPTIONS},
+        analysis={"type": "dict", "options": analysis.OPTIONS},
     )
 
 

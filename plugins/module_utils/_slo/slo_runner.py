@@ -9,6 +9,8 @@
 """slo_check once its options are parsed: count events with each objective's source, judge, exit.
 
 The sources an objective list uses, and the endpoints of ``probes``, are read at the same time.
+With ``analysis``, the measurement is repeated on a schedule and the run judged by analysis.py
+(a bake period, as Argo Rollouts' AnalysisRun).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
+from ansible_collections.sre.runbooks.plugins.module_utils._slo import analysis as bake
 from ansible_collections.sre.runbooks.plugins.module_utils._slo.evaluate import (
     SloError,
     evaluate_objective,
@@ -87,13 +90,18 @@ def run_module(module):
     try:
         prepared = prepare_objectives(p)
         at = parse_time(p["evaluation_time"])
-    except (SloError, PrometheusError) as exc:
+        config = bake.settings(p["analysis"]) if p["analysis"] else None
+    except (SloError, PrometheusError, bake.AnalysisError) as exc:
         module.fail_json(msg=str(exc))
+    if config and p["evaluation_time"]:
+        module.fail_json(msg="analysis measures the present again and again; it cannot be combined with evaluation_time.")
     if p["evaluation_time"] and not any(o["source"] == "prometheus" for _raw, o, _alerts in prepared):
         module.warn(f"evaluation_time only applies to source=prometheus; source={p['source']} measures now.")
         at = None
     result = {"changed": False, "source": p["source"], "evaluated_at": _iso(time.time() if at is None else at),
               "queries": 0}
+    if config:
+        run_analysis(module, prepared, config, result)
     objectives, queries, extra, errors = measure(p, at, prepared)
     result.update(queries=queries, **extra)
     failing = should_fail(objectives, p["fail_on"])
@@ -103,6 +111,45 @@ def run_module(module):
     if failing:
         module.fail_json(msg="SLO check failed: " + " ".join(o["message"] for o in failing), **result)
     result["msg"] = " ".join(o["message"] for o in objectives)
+    module.exit_json(**result)
+
+
+def run_analysis(module, prepared, config, result, clock=time.monotonic, sleep=time.sleep):
+    """Measure on the analysis schedule until the run ends, then exit (or fail per fail_on) with every measurement."""
+    p = module.params
+    start = clock()
+    measurements, objectives = [], []
+    phase, reason = bake.RUNNING, ""
+    for index in range(config["count"]):
+        delay = bake.due(start, config, index) - clock()
+        if delay > 0:
+            sleep(delay)
+        taken_at = _iso(time.time())
+        objectives, queries, extra, errors = measure(p, None, prepared)
+        result["queries"] += queries
+        result.update(extra)
+        if errors:
+            measurements.append({"index": index + 1, "at": taken_at, "phase": bake.ERROR, "status": None,
+                                 "message": " ".join(errors), "summary": None})
+        else:
+            outcome = bake.measurement_phase(objectives, config["failed_status"])
+            measurements.append({"index": index + 1, "at": taken_at, "phase": outcome,
+                                 "status": overall_status(objectives), "summary": summarize(objectives),
+                                 "message": " ".join(o["message"] for o in objectives)})
+        phase, reason = bake.run_phase(measurements, config)
+        if phase != bake.RUNNING:
+            break
+    result["evaluated_at"] = measurements[-1]["at"]
+    result.update(verdict(objectives, should_fail(objectives, p["fail_on"])))
+    result["passed"] = phase == bake.SUCCESSFUL
+    result["analysis"] = {"phase": phase, "message": reason, "counts": bake.counts(measurements),
+                          "measurements": measurements, "elapsed": round(clock() - start, 3),
+                          **{key: config[key] for key in bake.OPTIONS}}
+    sentence = f"SLO analysis {phase}: {reason}"
+    detail = bake.failure_detail(measurements)
+    if phase != bake.SUCCESSFUL and p["fail_on"] != "never":
+        module.fail_json(msg=f"{sentence}; last: {detail}" if detail else f"{sentence}.", **result)
+    result["msg"] = f"{sentence}." if phase == bake.SUCCESSFUL or not detail else f"{sentence}; last: {detail}"
     module.exit_json(**result)
 
 

@@ -46,12 +46,13 @@ def hangs(module: str, args: dict, seconds: float = 12) -> str | None:
     return None if elapsed < seconds else f"{module} took {elapsed:.0f} s against a server that never answers"
 
 
-def run_kube_cases(module: str, spec: dict, base: dict, hand: list[Case], traps: dict, secrets: tuple = tuple(SECRETS)):
+def run_kube_cases(module: str, spec: dict, base: dict, hand: list[Case], traps: dict, secrets: tuple = ()):
     """``hand`` plus cases generated from ``spec`` on ``base``, run in one batch: (cases, (summary, problems)).
 
-    No case can succeed: the base kubeconfig points at a closed port. ``secrets`` must appear nowhere.
+    No case can succeed: the base kubeconfig points at a closed port. ``secrets`` are checked
+    besides the credentials' (values a module must never print).
     """
     cases = hand + generated_cases(spec, {"default": base}, traps, limit=8, skip=("kubeconfig",))
     for case in cases:
         case.must_fail = True
-    return run_and_judge(module, cases, list(secrets))
+    return run_and_judge(module, cases, SECRETS + list(secrets))

@@ -39,7 +39,7 @@ def outcome(kube, traps):
             {"name": "x", "path": "/", "headers": {"X-A": f"{HEADER_SECRET}\r\nX-B: 1"}}]}, True),
         Case("smoke tests for cleanup", {**base, "action": "cleanup", "images": None}, True),
     ]
-    return run_kube_cases(MODULE, argument_spec(), base, hand, traps, secrets=(*SECRETS, HEADER_SECRET))
+    return run_kube_cases(MODULE, argument_spec(), base, hand, traps, secrets=(HEADER_SECRET,))
 
 
 def test_k8s_blue_green_bad_input(outcome):

@@ -79,6 +79,15 @@ def test_slo_check_bad_input(services, platform, fake, traps):
             {**probe, "url": fake["blackhole"].url, "timeout": 1}])),
         Case("an objective's source probe without probe", with_("endpoint", objectives=[
             {"name": "p", "source": "probe"}]), True),
+        Case("analysis.interval garbage", with_("prometheus", analysis={"interval": "soon", "count": 2}), True),
+        Case("analysis.count nan", with_("prometheus", analysis={"count": "nan"}), True),
+        Case("analysis.count 0", with_("prometheus", analysis={"count": 0}), True),
+        Case("analysis of a year", with_("prometheus", analysis={"interval": "1d", "count": 365}), True),
+        Case("analysis with evaluation_time", with_("prometheus", analysis={}, evaluation_time="1700000000"), True),
+        Case("analysis as text", with_("prometheus", analysis="5 x 1m"), True),
+        Case("analysis against a Prometheus that never answers",
+             with_("prometheus", prometheus_url=fake["blackhole"].url, prometheus_timeout=1,
+                   analysis={"interval": "1s", "count": 3, "consecutive_error_limit": 0}), True),
     ]
     # Prometheus and the SLO endpoint answering nonsense: never a traceback, never "met".
     hand += [Case(f"Prometheus answers {name}", with_("prometheus", prometheus_url=fake[name].url), True)

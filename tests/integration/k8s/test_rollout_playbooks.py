@@ -116,13 +116,17 @@ def http_server():
 
 
 def update_vars(ns: str, new_image: str, **extra) -> dict:
+    # The D6 pre-checks (on by default) are tested in test_deploy_guards.py; without them here,
+    # each update is one module call shorter.
     return {"rollout_deployment": NAME, "rollout_namespace": ns, "rollout_images": {"app": new_image},
-            "rollout_wait_timeout": 60, **extra}
+            "rollout_wait_timeout": 60, "rollout_predeploy_checks": [], **extra}
 
 
 def gate(url: str) -> dict:
+    """A probe gate measured once (rollout_bake {}); the repeated bake is tests/integration/k8s/test_rollout_bake.py."""
     return {"rollout_slo_gate": {"source": "probe", "probe": {"url": url, "count": 10},
-                                 "objectives": [{"name": "probe-availability", "sli": "availability", "target": 99}]}}
+                                 "objectives": [{"name": "probe-availability", "sli": "availability", "target": 99}]},
+            "rollout_bake": {}}
 
 
 def test_update_then_idempotent(namespace, run):

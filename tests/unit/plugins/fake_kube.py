@@ -125,7 +125,7 @@ class FakeKube:
         return {"items": items, "metadata": {"resourceVersion": str(self.resource_version)}}
 
     def patch(self, kind, namespace, name, body, patch_type="strategic", subresource=None, dry_run=False):
-        self.calls.append(("patch", kind, name, patch_type, copy.deepcopy(body)))
+        self.calls.append(("dry-run patch" if dry_run else "patch", kind, name, patch_type, copy.deepcopy(body)))
         obj = self.objects.get((kind, namespace, name))
         if obj is None:
             raise KubeError(f'{kind.lower()}s "{name}" not found.', 404, "NotFound")
@@ -136,6 +136,8 @@ class FakeKube:
             _merge(updated, body, strategic=patch_type == "strategic")
         if updated.get("spec") != obj.get("spec"):
             updated["metadata"]["generation"] = (updated["metadata"].get("generation") or 1) + 1
+        if dry_run:  # validated and returned as it would be, never stored (dryRun=All)
+            return copy.deepcopy(updated)
         updated["metadata"]["resourceVersion"] = str(self._next_rv())
         if self.controller:
             self.controller(self, kind, updated)

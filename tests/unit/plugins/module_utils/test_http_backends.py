@@ -156,6 +156,45 @@ def test_scalar_refuses_several_series(monkeypatch):
         prometheus.PrometheusClient(PROM).scalar("up")
 
 
+def test_prometheus_range_query(monkeypatch):
+    calls = _prom_answer(monkeypatch, 200, {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"pod": "a"}, "values": [[100, "0.5"], [175, "NaN"]]}]}})
+    client = prometheus.PrometheusClient(PROM)
+    assert client.query_range("rate(x[75s])", 100, 175, 75) == [{"metric": {"pod": "a"},
+                                                                 "values": [(100.0, 0.5), (175.0, None)]}]
+    method, url, kwargs = calls[0]
+    assert (method, url) == ("POST", "http://prom:9090/api/v1/query_range")
+    assert kwargs["form"] == {"query": "rate(x[75s])", "start": "100.000", "end": "175.000", "step": "75"}
+    assert client.queries == 1
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"status": "success", "data": {"resultType": "vector", "result": []}},
+     "Prometheus at http://prom:9090 returned a vector for the range query 'x'; a range vector (matrix) is needed."),
+    ({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1]]}]}},
+     "Prometheus at http://prom:9090 answered the range query 'x' with a matrix that is not made of [time, value] samples."),
+    ({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}}]}},
+     "Prometheus at http://prom:9090 answered the range query 'x' with a matrix that is not made of [time, value] samples."),
+    ({"status": "error", "error": "exceeded maximum resolution of 11,000 points per timeseries"},
+     "Prometheus at http://prom:9090 rejected the query 'x': exceeded maximum resolution of 11,000 points per timeseries."),
+])
+def test_prometheus_range_query_failures_are_one_sentence(monkeypatch, payload, message):
+    _prom_answer(monkeypatch, 200 if payload["status"] == "success" else 400, payload)
+    with pytest.raises(prometheus.PrometheusError) as caught:
+        prometheus.PrometheusClient(PROM).query_range("x", 0, 60, 15)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("start, end, step, size, chunks", [
+    (0, 100, 10, 5, [(0, 40), (50, 90), (100, 100)]),
+    (0, 95, 10, 100, [(0, 90)]),
+    (0, 0, 10, 5, [(0, 0)]),
+    (10, 0, 10, 5, []),
+])
+def test_range_chunks_split_long_ranges_without_shared_points(start, end, step, size, chunks):
+    assert prometheus.range_chunks(start, end, step, max_points=size) == chunks
+
+
 @pytest.mark.parametrize("value, seconds", [
     (None, None), ("", None), (1700000000, 1700000000.0), ("1700000000.5", 1700000000.5),
     ("2023-11-14T22:13:20Z", 1700000000.0), ("2023-11-14T23:13:20+01:00", 1700000000.0),

@@ -119,6 +119,20 @@ def test_progress_deadline_exceeded_fails_with_the_pods(kube):
     assert [row["reason"] for row in outcome["failing_pods"]] == ["Unschedulable"]
 
 
+def test_a_progress_deadline_from_before_the_change_is_not_this_rollouts_failure(kube):
+    # After a rollback to a ReplicaSet that is already available, the controller keeps the old
+    # ProgressDeadlineExceeded condition until the new spec makes progress.
+    old = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+           "lastUpdateTime": "2025-01-01T00:00:00Z", "message": 'ReplicaSet "web-h2" has timed out progressing.'}
+    kube.add(deployment(done=False, conditions=[old]))
+    outcome = waiter(kube, stale_progress=dict(old)).wait(0.3)
+    assert outcome["outcome"] == "timeout" and outcome["reason"] == "Timeout"
+    # The same reason set again later is a new condition: the wait fails on it.
+    kube.add(deployment(done=False, conditions=[dict(old, lastUpdateTime="2025-01-01T00:05:00Z")]))
+    outcome = waiter(kube, stale_progress=dict(old)).wait(30)
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "ProgressDeadlineExceeded")
+
+
 def test_paused_and_deleted(kube):
     paused = deployment(done=False)
     paused["spec"]["paused"] = True

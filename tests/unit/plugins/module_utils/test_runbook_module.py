@@ -207,3 +207,21 @@ def test_short_words_of_a_structured_secret_do_not_garble_messages(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["msg"] == "Cannot reach the API as user u with v1: ********"  # the short password stays masked
     assert SECRET not in json.dumps(result)
+
+
+def test_extra_secrets_are_masked_even_when_argument_checking_fails(capsys):
+    spec = {"data": {"type": "dict"}, "sensitive": {"type": "list", "elements": "str"}, "count": {"type": "int"}}
+
+    def secrets(params):
+        names = params.get("sensitive") or []
+        return [str(v) for k, v in (params.get("data") or {}).items() if k in names]
+
+    for args, failed in (({"data": {"TOKEN": SECRET, "N": "4"}, "sensitive": ["TOKEN"], "count": "many"}, True),
+                         ({"data": {"TOKEN": SECRET, "N": "4"}, "sensitive": ["TOKEN"]}, False)):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                module = RunbookModule(argument_spec=spec, extra_secrets=secrets)
+                module.exit_json(changed=False, echo=args["data"])
+        result = json.loads(capsys.readouterr().out)
+        assert bool(result.get("failed")) is failed
+        assert SECRET not in json.dumps(result) and result["invocation"]["module_args"]["data"]["N"] == "4"

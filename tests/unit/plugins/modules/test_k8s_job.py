@@ -14,6 +14,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import job_runner
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError
 from ansible_collections.sre.runbooks.plugins.modules import k8s_job
 
 from ..fake_kube import FakeKube
@@ -174,3 +175,67 @@ def test_failures_are_one_sentence_and_change_nothing(kube, capsys, args, messag
 def test_exactly_one_source(kube, capsys):
     assert "mutually exclusive" in run(capsys, {"cronjob": "scan", "image": "x:1"}, failed=True)["msg"]
     assert "one of the following is required" in run(capsys, {"name": "x"}, failed=True)["msg"]
+
+
+def web_deployment():
+    return {"kind": "Deployment", "metadata": {"name": "web", "namespace": "prod"},
+            "spec": {"template": {"spec": {
+                "serviceAccountName": "web", "volumes": [{"name": "cfg", "configMap": {"name": "web"}}],
+                "nodeSelector": {"pool": "apps"}, "restartPolicy": "Always",
+                "containers": [
+                    {"name": "app", "image": "web:1", "ports": [{"containerPort": 80}], "livenessProbe": {},
+                     "env": [{"name": "DB_HOST", "value": "db"}], "envFrom": [{"secretRef": {"name": "db"}}],
+                     "volumeMounts": [{"name": "cfg", "mountPath": "/etc/web"}]},
+                    {"name": "proxy", "image": "envoy:1"}]}}}}
+
+
+def test_a_job_like_a_deployment_borrows_what_reaches_the_database(kube, capsys):
+    kube.add(web_deployment())
+    result = run(capsys, {"name": "migrate", "image": "web:2", "command": ["python", "manage.py", "migrate"],
+                          "env": [{"name": "EXTRA", "value": "1"}], "like": {"name": "web"}}, check=True)
+    pod = result["definition"]["spec"]["template"]["spec"]
+    assert {key: pod[key] for key in ("serviceAccountName", "volumes", "nodeSelector", "restartPolicy")} == {
+        "serviceAccountName": "web", "volumes": [{"name": "cfg", "configMap": {"name": "web"}}],
+        "nodeSelector": {"pool": "apps"}, "restartPolicy": "Never"}
+    assert pod["containers"] == [{
+        "name": "migrate", "image": "web:2", "command": ["python", "manage.py", "migrate"],
+        "env": [{"name": "DB_HOST", "value": "db"}, {"name": "EXTRA", "value": "1"}],
+        "envFrom": [{"secretRef": {"name": "db"}}], "volumeMounts": [{"name": "cfg", "mountPath": "/etc/web"}]}]
+    assert result["job"]["source"] == "image web:2 like Deployment/web"
+
+
+@pytest.mark.parametrize("like, message", [
+    ({"name": "nope"}, "Deployment prod/nope does not exist, so Job migrate-t cannot be made like it."),
+    ({"name": "web", "container": "db"}, "Deployment prod/web has no container 'db' to make the Job like "
+                                         "(containers: app, proxy)."),
+])
+def test_like_names_a_missing_workload_or_container(kube, capsys, like, message):
+    kube.add(web_deployment())
+    result = run(capsys, {"name": "migrate", "image": "web:2", "like": like}, failed=True)
+    assert result["msg"] == message and created(kube) == []
+
+
+def test_logs_of_the_newest_pod_come_back_or_say_why_not(kube, capsys):
+    kube.add(existing_job(COMPLETE, succeeded=1))
+    old, new = crashed_pod(), crashed_pod()
+    old["metadata"].update(name="scan-t-old", creationTimestamp="2025-01-15T02:00:00Z")
+    new["metadata"].update(name="scan-t-new", creationTimestamp="2025-01-15T02:00:09Z")
+    kube.add(old)
+    kube.add(new)
+    asked = []
+
+    def log(namespace, pod, tail_lines=None, container=None):
+        asked.append((pod, tail_lines))
+        return "Applying 0001... OK\n\nApplying 0002... OK\n"
+
+    kube.log = log
+    result = run(capsys, {"cronjob": "scan", "logs": 50})
+    assert result["logs"] == {"pod": "scan-t-new", "lines": ["Applying 0001... OK", "Applying 0002... OK"], "error": None}
+    assert asked == [("scan-t-new", 50)]
+
+    def refused(namespace, pod, tail_lines=None, container=None):
+        raise KubeError('no logs found for container "scan"', 404, "NotFound")
+
+    kube.log = refused
+    assert run(capsys, {"cronjob": "scan", "logs": 5})["logs"]["error"] == 'no logs found for container "scan"'
+    assert "logs" not in run(capsys, {"cronjob": "scan", "logs": 5}, check=True)

@@ -279,7 +279,7 @@ class ScriptedWaiter:
     outcomes = []
     created = []
 
-    def __init__(self, api, kind, namespace, name, reasons, accept=None):
+    def __init__(self, api, kind, namespace, name, reasons, accept=None, stale_progress=None):
         ScriptedWaiter.created.append((kind, name, tuple(reasons)))
 
     def wait(self, timeout):
