@@ -3,9 +3,10 @@
 Three nodes of the test's own join the cluster's kwok nodes: one whose kubelet reports NotReady, one
 under memory and disk pressure (their status written by the test, which kwok then leaves alone), and
 a small node whose pinned pods request 90 % of its CPU. A namespace holds a claim bound to a
-pre-provisioned volume, one that cannot bind, and a crash-looping Deployment whose logs the local
-cluster does not serve. Every figure is compared with what the API server itself returns. The test
-nodes are cordoned and tainted, so no other test's pod lands on them.
+pre-provisioned volume, one that cannot bind, a crash-looping Deployment whose current and previous
+logs kwok serves (tests/harness/k8s_telemetry.py), and one whose logs nobody seeded. Every figure is
+compared with what the API server itself returns. The test nodes are cordoned and tainted, so no
+other test's pod lands on them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 
+from tests.harness.k8s_telemetry import cri_log, seed_logs  # noqa: E402
 from tests.integration.module_batch import run_module_batch  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
@@ -55,8 +57,14 @@ def claim(name, volume=None, storage_class=""):
     return {"metadata": {"name": name}, "spec": spec}
 
 
+# The crash-looping worker's logs: the running container's and the one before its last restart.
+WORKER_LOG = [(7200, "INFO worker starting"), (600, "ERROR cannot reach the queue"), (60, "INFO retrying")]
+WORKER_PREVIOUS = [(900, "INFO worker starting"), (880, "ERROR model store unavailable: AccessDenied"),
+                   (879, "Traceback (most recent call last):"), (878, "error: exiting with status 1")]
+
+
 @pytest.fixture(scope="module")
-def scene(api):
+def scene(api, k8s_cluster):
     core, apps = k8s.CoreV1Api(api), k8s.AppsV1Api(api)
     suffix = uuid.uuid4().hex[:6]
     names = {"not_ready": f"hc-notready-{suffix}", "pressure": f"hc-pressure-{suffix}", "full": f"hc-full-{suffix}"}
@@ -84,11 +92,11 @@ def scene(api):
             "claimRef": {"namespace": ns, "name": "data"}}})
         core.create_namespaced_persistent_volume_claim(ns, claim("data", volume=volume))
         core.create_namespaced_persistent_volume_claim(ns, claim("unbound", storage_class="no-such-class"))
-        labels = {"app": "worker"}
-        apps.create_namespaced_deployment(ns, {"metadata": {"name": "worker"}, "spec": {
-            "replicas": 2, "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app",
-                                                                                  "image": "worker:crashloop"}]}}}})
+        for name, image, replicas in (("worker", "worker:crashloop", 2), ("idle", "idle:1", 1)):
+            labels = {"app": name}
+            apps.create_namespaced_deployment(ns, {"metadata": {"name": name}, "spec": {
+                "replicas": replicas, "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": image}]}}}})
 
         def settled():
             pods = core.list_namespaced_pod(ns).items
@@ -102,8 +110,11 @@ def scene(api):
                     and bound and ready == {names["not_ready"]: "False", names["pressure"]: "True", names["full"]: "True"})
 
         wait_until(settled, "the test nodes, pinned pods, crash-looping workers and bound claim")
+        seed_logs(k8s_cluster, ns, "app=worker", cri_log(WORKER_LOG), cri_log(WORKER_PREVIOUS, stream="stderr"),
+                  name=f"{ns}-worker")
         yield {"ns": ns, "names": names, "core": core}
     finally:
+        k8s_cluster.kubectl("delete", "clusterlogs", f"{ns}-worker", "--ignore-not-found", check=False)
         core.delete_namespace(ns)
         core.delete_persistent_volume(volume)
         for name in names.values():
@@ -153,12 +164,16 @@ def test_nodes_claims_and_logs_sections(scene):
     assert claims["unbound"]["phase"] == server["unbound"].status.phase == "Pending"
     assert (claims["unbound"]["severity"], claims["unbound"]["problem"]) == ("warning", "Pending")
 
-    # H7: the crash-looping Deployment's pods were asked for their current and previous logs; the local
-    # cluster serves none, which is reported with the API's reason, not as a failure.
-    [worker] = real["logs"]["deployments"]
+    # H7: both crash-looping worker pods' current and previous logs, read through pods/log at once (the
+    # Deployment with a problem first); the idle Deployment's logs are not served, which is reported
+    # with the API's reason, not as a failure.
+    worker, idle = real["logs"]["deployments"]
     workers = sorted(p.metadata.name for p in core.list_namespaced_pod(ns).items if p.metadata.name.startswith("worker-"))
-    assert (worker["namespace"], worker["name"], worker["pods"]) == (ns, "worker", workers)
-    assert worker["status"] == "unavailable" and worker["logs_read"] == 0
-    assert worker["reason"].startswith('no logs found for container "app" in pod')
-    # Per worker pod: one current and one previous log (it restarted), all at once in the same call.
-    assert real["api_calls"] >= 1 + 2 + 2 * len(workers)
+    assert (worker["namespace"], worker["name"], worker["pods"], worker["status"]) == (ns, "worker", workers, "read")
+    assert worker["logs_read"] == 2 * len(workers) == 4
+    assert (worker["lines"], worker["error_lines"]) == (3 * 2, 1 * 2)
+    assert (worker["previous_lines"], worker["previous_error_lines"]) == (4 * 2, 2 * 2)
+    assert worker["last_errors"][-2:] == [f"{workers[1]}/app (previous): ERROR model store unavailable: AccessDenied",
+                                          f"{workers[1]}/app (previous): error: exiting with status 1"]
+    assert (idle["name"], idle["status"], idle["logs_read"]) == ("idle", "unavailable", 0)
+    assert idle["reason"].startswith('no logs found for container "app" in pod')
