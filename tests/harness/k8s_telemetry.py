@@ -27,6 +27,7 @@ from tests.harness.procs import wait_for
 
 USAGE_CPU = "kwok.x-k8s.io/usage-cpu"
 USAGE_MEMORY = "kwok.x-k8s.io/usage-memory"
+LOGS_NAMESPACE_LABEL = "test.sre.runbooks/logs-for-namespace"
 # metrics-server needs two scrapes (10 s apart, see tests/harness/k8s.py) before a new pod has a
 # CPU figure; allow for a loaded machine.
 METRICS_TIMEOUT = 90.0
@@ -72,7 +73,10 @@ def seed_logs(cluster, namespace: str, selector: str, current: str, previous: st
         log["previousLogsFile"] = str(folder / "previous.log")
     if containers:
         log["containers"] = containers
-    obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": name},
+    # ClusterLogs are cluster-scoped, so deleting the namespace leaves them: the label lets
+    # clear_logs() remove a namespace's objects.
+    obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs",
+           "metadata": {"name": name, "labels": {LOGS_NAMESPACE_LABEL: namespace}},
            "spec": {"selector": {"matchNamespaces": [namespace], "matchNames": names}, "logs": [log]}}
     cluster.kubectl("apply", "-f", "-", input=json.dumps(obj))
     # kwok picks the object up from a watch: wait until the first pod answers with the file's text.
@@ -80,6 +84,11 @@ def seed_logs(cluster, namespace: str, selector: str, current: str, previous: st
     wait_for(lambda: _serves(cluster, namespace, names[0], first_line), f"kwok to serve the logs of {names[0]}",
              timeout=30, interval=0.5)
     return names
+
+
+def clear_logs(cluster, namespace: str) -> None:
+    """Delete the ClusterLogs objects seed_logs() made for ``namespace`` (their files stay in the state dir)."""
+    cluster.kubectl("delete", "clusterlogs", "-l", f"{LOGS_NAMESPACE_LABEL}={namespace}", "--ignore-not-found")
 
 
 def _serves(cluster, namespace: str, pod: str, first_line: str) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 kubernetes = pytest.importorskip("kubernetes")
 
-from tests.harness.k8s_telemetry import cri_log, seed_logs, usage_annotations  # noqa: E402
+from tests.harness.k8s_telemetry import clear_logs, cri_log, seed_logs, usage_annotations  # noqa: E402
 from tests.integration.waiting import wait_until  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def test_hpa_scales_up_under_emulated_load(ns, apps, api, k8s_cluster):
     assert active["ScalingLimited"].status == "True" and active["ScalingLimited"].reason == "TooManyReplicas"
 
 
-def test_pod_logs_are_served_with_since_tail_and_previous(ns, apps, core, k8s_cluster):
+def test_pod_logs_are_served_with_since_tail_and_previous(ns, apps, core, k8s_cluster, request):
     """kubectl logs semantics through the real apiserver: the window (--since), --tail and the
     previous container's logs, from the CRI files a test writes."""
     apps.create_namespaced_deployment(ns, busy_deployment("talker", "10m"))
@@ -63,6 +63,7 @@ def test_pod_logs_are_served_with_since_tail_and_previous(ns, apps, core, k8s_cl
     current = cri_log([(2 * 86400, "ERROR two days ago"), (3600, "INFO started"), (60, "ERROR upstream timeout")])
     previous = cri_log([(7200, "panic: ERROR out of memory")], stream="stderr")
     [pod] = seed_logs(k8s_cluster, ns, "app=talker", current, previous)
+    request.addfinalizer(lambda: clear_logs(k8s_cluster, ns))
 
     def read(**query):
         # The client decodes a log body as text only without preloading (its known bytes-repr quirk).

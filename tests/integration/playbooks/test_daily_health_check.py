@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from tests.harness.k8s_telemetry import cri_log, seed_logs, usage_annotations, wait_for_pod_metrics
+from tests.harness.k8s_telemetry import clear_logs, cri_log, seed_logs, usage_annotations, wait_for_pod_metrics
 from tests.harness.services import service_env
 
 kubernetes = pytest.importorskip("kubernetes")
@@ -77,6 +77,7 @@ def namespace(k8s_cluster):
             wait_for_pod_metrics(k8s_cluster, name, "app=web", 2)
             yield {"name": name, "core": core, "apps": apps}
         finally:
+            clear_logs(k8s_cluster, name)
             core.delete_namespace(name)
 
 
