@@ -203,8 +203,8 @@ class KubeApi:
         return "/".join(parts)
 
     def _call(self, method, path, query=None, body=None, content_type=None, stream=False, timeout=None, what=None,
-              text=False, accept="application/json"):
-        headers = {"Accept": "application/json, */*" if text else accept}
+              accept="application/json"):
+        headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
         try:
@@ -227,8 +227,6 @@ class KubeApi:
             data = response.data
         except self._transport_errors as exc:
             raise describe_api_error(exc, self.host, what) from None
-        if text:
-            return (data or b"").decode("utf-8", errors="replace")
         if not data:
             return {}
         try:
@@ -238,13 +236,6 @@ class KubeApi:
 
     def get(self, kind, namespace, name, subresource=None):
         return self._call("GET", self.path(kind, namespace, name, subresource))
-
-    def log(self, namespace, pod, tail_lines=None, container=None):
-        """The pod's log as text (``kubectl logs --tail``): its last ``tail_lines`` lines."""
-        query = [("tailLines", str(int(tail_lines)))] if tail_lines else []
-        if container:
-            query.append(("container", container))
-        return self._call("GET", self.path("Pod", namespace, pod, "log"), query, text=True)
 
     def find(self, kind, namespace, name):
         """The object, or None when it does not exist."""
@@ -274,9 +265,13 @@ class KubeApi:
                 item["kind"] = kind
         return result
 
-    def log(self, namespace, pod, container, since_seconds=None, limit_bytes=None, previous=False):
-        """The text of a container's log (``kubectl logs``): the newest ``since_seconds``, at most ``limit_bytes``."""
-        query = [("container", container)]
+    def log(self, namespace, pod, container=None, since_seconds=None, limit_bytes=None, previous=False,
+            tail_lines=None):
+        """The text of a container's log (``kubectl logs``): the newest ``since_seconds``, at most
+        ``limit_bytes``, or the last ``tail_lines`` lines; without ``container``, the pod's only one."""
+        query = [("container", container)] if container else []
+        if tail_lines:
+            query.append(("tailLines", str(int(tail_lines))))
         if since_seconds:
             query.append(("sinceSeconds", str(int(since_seconds))))
         if limit_bytes:
@@ -284,7 +279,8 @@ class KubeApi:
         if previous:
             query.append(("previous", "true"))
         response = self._call("GET", self.path("Pod", namespace, pod, "log"), query, stream=True,
-                              what=f"logs of {object_ref('Pod', namespace, pod)} container {container}")
+                              what=f"logs of {object_ref('Pod', namespace, pod)}"
+                                   + (f" container {container}" if container else ""))
         try:
             return response.data.decode("utf-8", errors="replace")
         except self._transport_errors as exc:

@@ -134,7 +134,7 @@ def test_a_failed_migration_stops_the_update(apps, ns, update):
     rc, report, output = update(rollout_deployment="ok", rollout_namespace=ns, rollout_images={"app": "ok:crashloop"},
                                 rollout_migration={"command": ["python", "manage.py", "migrate"]},
                                 rollout_predeploy_checks=[])  # (the pre-checks are the other tests')
-    assert rc == 2, output[-4000:]
+    assert rc == 2 and report, output[-4000:]
     migration = report["migration"]
     assert report["stopped_by"] == "migration" and migration["status"] == "failed" and migration["image"] == "ok:crashloop"
     assert not report["predeploy"]["ran"]
