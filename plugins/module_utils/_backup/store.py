@@ -114,6 +114,41 @@ def _alive(pid):
     return True
 
 
+def _process_facts(pid):
+    """(state, start time in epoch seconds) of ``pid`` from /proc, or None where /proc cannot tell (not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            # After the command name (which may hold spaces): field 3 is the state, field 22 the start
+            # time in clock ticks after boot.
+            fields = handle.read().rsplit(")", 1)[1].split()
+        # The boot time to the microsecond (/proc/stat's btime is rounded to the second).
+        boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _writer_alive(pid, path):
+    """True when the process that wrote ``path`` (its name ends with ``pid``) may still be writing it.
+
+    A zombie (killed, not yet reaped: common where nothing reaps orphans) writes nothing; and process
+    ids are reused (pid_max is often 32768), so a process that started after the file was last written
+    cannot be its writer either.
+    """
+    if not _alive(pid):
+        return False
+    facts = _process_facts(pid)
+    if facts is None:
+        return True
+    state, started = facts
+    try:
+        written = os.stat(path).st_mtime
+    except OSError:
+        return False
+    # The start time is rounded down to a clock tick (10 ms), so a writer never looks younger than its file.
+    return state not in ("Z", "X") and started <= written
+
+
 class LocationError(manifests.ManifestError):
     """``dest`` is not a folder we can list, or a path to delete is not a backup inside it."""
 
@@ -165,7 +200,8 @@ class LocalRepo:
         return found
 
     def stale_partials(self):
-        """Hidden ``.<file>.partial-<pid>`` entries in dest whose writer process is gone.
+        """Hidden ``.<file>.partial-<pid>`` entries in dest whose writer process is gone (or whose pid
+        now belongs to a process that started after the file was last written).
 
         A backup killed by SIGTERM or SIGKILL cannot clean up after itself; its partial file would
         stay forever (partials of running processes, another backup at the same time, are kept).
@@ -175,9 +211,10 @@ class LocalRepo:
             return found
         for entry in os.listdir(self.path):
             stem, marker, pid = entry.rpartition(naming.PARTIAL_MARKER)
-            if not (entry.startswith(".") and marker and stem and pid.isdigit()) or _alive(int(pid)):
+            full = os.path.join(self.path, entry)
+            if not (entry.startswith(".") and marker and stem and pid.isdigit()) or _writer_alive(int(pid), full):
                 continue
-            found.append(os.path.join(self.path, entry))
+            found.append(full)
         return sorted(found)
 
     def write_manifest(self, manifest):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -171,3 +172,39 @@ def test_stale_partials_are_those_of_dead_processes_only(tmp_path):
     (tmp_path / "n.dump").write_bytes(b"x")
     (tmp_path / ".partial-notapid").write_bytes(b"x")
     assert LocalRepo(str(tmp_path)).stale_partials() == [str(tmp_path / f".n.dump.partial-{gone.pid}")]
+
+
+def test_a_partial_whose_pid_was_reused_by_a_later_process_is_stale(tmp_path):
+    """pid_max wraps: a live process that started after the partial file was last written is not its writer."""
+    import subprocess
+    later = subprocess.Popen(["sleep", "30"])
+    try:
+        stale = tmp_path / f".n.dump.partial-{later.pid}"
+        stale.write_bytes(b"x")
+        os.utime(stale, (time.time() - 3600, time.time() - 3600))  # written an hour before `later` started
+        mine = tmp_path / f".m.dump.partial-{os.getpid()}"
+        mine.write_bytes(b"x")  # written by this (older) process: still being written
+        assert LocalRepo(str(tmp_path)).stale_partials() == [str(stale)]
+    finally:
+        later.kill()
+        later.wait()
+
+
+def test_a_partial_of_a_killed_writer_not_yet_reaped_is_stale(tmp_path):
+    """A zombie (exited, its parent has not waited for it) still answers kill(pid, 0) but writes nothing."""
+    import subprocess
+    zombie = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open(f"/proc/{zombie.pid}/stat", encoding="utf-8") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the child did not become a zombie within 10 s")
+        partial = tmp_path / f".n.dump.partial-{zombie.pid}"
+        partial.write_bytes(b"x")
+        assert LocalRepo(str(tmp_path)).stale_partials() == [str(partial)]
+    finally:
+        zombie.wait()
