@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.harness.procs import wait_for
+
 from ansible_collections.sre.runbooks.plugins.module_utils._backup import manifest as manifests
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import LocalRepo, LocationError, S3Repo, list_backups
 
@@ -195,14 +197,11 @@ def test_a_partial_of_a_killed_writer_not_yet_reaped_is_stale(tmp_path):
     import subprocess
     zombie = subprocess.Popen(["true"])
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        def state():
             with open(f"/proc/{zombie.pid}/stat", encoding="utf-8") as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-            time.sleep(0.01)
-        else:
-            pytest.fail("the child did not become a zombie within 10 s")
+                return handle.read().rsplit(")", 1)[1].split()[0]
+
+        wait_for(lambda: state() == "Z", "the child to become a zombie", timeout=10, interval=0.01)
         partial = tmp_path / f".n.dump.partial-{zombie.pid}"
         partial.write_bytes(b"x")
         assert LocalRepo(str(tmp_path)).stale_partials() == [str(partial)]
