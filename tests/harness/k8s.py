@@ -393,6 +393,23 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # zombies are gone for our purposes
 
 
+def _restart_exited_components(bin_dir: Path, root: Path) -> bool:
+    """Start again any component that exited (always returns False: the caller keeps waiting).
+
+    kwokctl forks the components in order without waiting for each to serve, so on a loaded
+    machine metrics-server can ask kube-apiserver for its request-header CA before it listens,
+    and it panics on the refused connection instead of retrying. ``kwokctl start cluster`` only
+    starts the components that are not running.
+    """
+    pids = _component_pids(root)
+    if pids and all(_running(pid) for pid in pids.values()):
+        return False
+    exited = sorted(name for name, pid in pids.items() if not _running(pid))
+    _log(f"restarting exited components {exited}")
+    _kwokctl(bin_dir, root, "start", "cluster", timeout=60)
+    return False
+
+
 def leftover_processes(root: Path | None = None) -> list[tuple[int, str]]:
     """Running components of this cluster: processes started from its ``bin/`` (kwokctl's links)."""
     prefix = str(_paths(root or state_dir())["cluster_dir"] / "bin") + "/"
@@ -590,7 +607,8 @@ def _create(bin_dir: Path, root: Path, deadline: float, owner: str) -> Cluster:
             raise K8sError(f"cannot set the addresses of node {node}: {result.stderr.strip()}")
     # The aggregated metrics API is registered once metrics-server answers; its first figures
     # come one or two scrapes (15 s each) later, which tests that need them wait for.
-    wait_for(lambda: _metrics_api_available(bin_dir, workdir_kubeconfig), "the metrics API (metrics-server)",
+    wait_for(lambda: _metrics_api_available(bin_dir, workdir_kubeconfig)
+             or _restart_exited_components(bin_dir, root), "the metrics API (metrics-server)",
              timeout=remaining(), interval=0.5)
     # Pods can only be created once the service-account controller made the namespace's SA.
     wait_for(lambda: _kubectl(bin_dir, workdir_kubeconfig, "get", "serviceaccount", "default",

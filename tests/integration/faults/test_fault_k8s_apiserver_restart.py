@@ -1,6 +1,6 @@
 """Fault: the Kubernetes API server restarts while k8s_rollout waits for a rollout.
 
-A cluster of this test's own (``SRE_K8S_DIR=/tmp/k8s-wt-faults``: restarting the API server of the
+A cluster of this test's own (``SRE_K8S_DIR`` in a pytest temporary directory: restarting the API server of the
 shared cluster would break other sessions' tests). The Deployment has ``minReadySeconds`` so its
 rollout takes several seconds; once the module has changed the image and the rollout is under way,
 kube-apiserver is killed and started again with the same command line, environment and working
@@ -35,14 +35,13 @@ from kubernetes import config as k8s_config  # noqa: E402
 pytestmark = pytest.mark.slow
 
 MODULE = "sre.runbooks.k8s_rollout"
-PRIVATE_DIR = "/tmp/k8s-wt-faults"
 
 
 @pytest.fixture(scope="module")
-def private_cluster():
-    """The cluster in PRIVATE_DIR (started when not running; a cluster only pytest started is deleted afterwards)."""
+def private_cluster(tmp_path_factory):
+    """A cluster of this module's own, deleted afterwards (a fresh directory: no other run shares it)."""
     saved = os.environ.get("SRE_K8S_DIR")
-    os.environ["SRE_K8S_DIR"] = PRIVATE_DIR
+    os.environ["SRE_K8S_DIR"] = str(tmp_path_factory.mktemp("k8s-private"))
     try:
         with k8s_harness.session("pytest") as cluster:
             yield cluster

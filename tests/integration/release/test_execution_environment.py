@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -26,8 +27,8 @@ PYTHON_LIBRARIES = {"kubernetes", "psycopg2-binary", "redis", "boto3", "cryptogr
 DEBIAN_PACKAGES = {"postgresql-client", "zstd", "gzip", "redis-tools"}
 
 
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+def _run(command: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, f"{command[0]} failed:\n{proc.stdout}{proc.stderr}"
     return proc
 
@@ -95,8 +96,14 @@ def test_context_installs_the_collection_and_its_dependencies(context, collectio
 
 def test_an_ee_including_the_collection_gets_its_dependencies(collection_tarball, tmp_path):
     """ansible-builder's introspection of the installed collection (what every EE build runs)."""
+    # Only this directory is searched: `make test` exports ANSIBLE_COLLECTIONS_PATH (the checkout's
+    # link), where ansible-galaxy would find sre.runbooks 1.0.0 "already installed" and skip it.
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"))
     _run([ANSIBLE_GALAXY, "collection", "install", "--offline", "--no-deps", "-p", "collections",
-          str(collection_tarball)], cwd=tmp_path)
+          str(collection_tarball)], cwd=tmp_path, env=env)
+    assert (tmp_path / "collections" / "ansible_collections" / "sre" / "runbooks" / "MANIFEST.json").is_file()
     proc = _run([str(BIN / "ansible-builder"), "introspect", "--sanitize", "collections"], cwd=tmp_path)
     data = yaml.safe_load(proc.stdout.split("\n", 1)[1])
     ours = [line.split("#")[0].strip() for line in data["python"] if "from collection sre.runbooks" in line]
