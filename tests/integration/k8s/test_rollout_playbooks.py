@@ -9,6 +9,7 @@ tiny HTTP server on 127.0.0.1 started by the test. No fixed sleeps: setup waits 
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import json
 import re
@@ -252,3 +253,24 @@ def test_emergency_restart_scales_to_zero_and_back(namespace, run):
     assert dep.spec.replicas == 3 and dep.status.available_replicas == 3
     pods = k8s.CoreV1Api().list_namespaced_pod(namespace).items
     assert pods and not uids & {pod.metadata.uid for pod in pods}
+
+
+def test_restart_refuses_while_another_run_holds_the_lock_and_gives_its_own_back(namespace, run):
+    """The run lock (issue 13): a Lease of another run refuses the restart before anything changes."""
+    coordination = k8s.CoordinationV1Api()
+    lease = {"metadata": {"name": f"sre-runbooks-{NAME}"}, "spec": {
+        "holderIdentity": "bob@ops run 42", "leaseDurationSeconds": 600,
+        "acquireTime": datetime.datetime.now(datetime.timezone.utc),
+        "renewTime": datetime.datetime.now(datetime.timezone.utc)}}
+    coordination.create_namespaced_lease(namespace, lease)
+    _changed, _report, output = run("restart", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace)
+    assert "is held by bob@ops run 42 since" in output
+    dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
+    assert "kubectl.kubernetes.io/restartedAt" not in (dep.spec.template.metadata.annotations or {})
+    assert coordination.read_namespaced_lease(f"sre-runbooks-{NAME}", namespace).spec.holder_identity == "bob@ops run 42"
+
+    coordination.delete_namespaced_lease(f"sre-runbooks-{NAME}", namespace)
+    run("restart", rollout_deployment=NAME, rollout_namespace=namespace)
+    assert revision(namespace) == "2"
+    leases = coordination.list_namespaced_lease(namespace).items
+    assert leases == [], [lease.spec.holder_identity for lease in leases]
