@@ -74,6 +74,8 @@ RESOURCES["Certificate"] = ("apis/cert-manager.io/v1", "certificates", True)
 RESOURCES["NetworkPolicy"] = ("apis/networking.k8s.io/v1", "networkpolicies", True)
 # The run lock (k8s_lock).
 RESOURCES["Lease"] = ("apis/coordination.k8s.io/v1", "leases", True)
+# The endpoints behind each Service (I6, the diagnostics bundle).
+RESOURCES["EndpointSlice"] = ("apis/discovery.k8s.io/v1", "endpointslices", True)
 
 # Accept header of a list that returns each object's metadata only (no Secret values cross the wire).
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
