@@ -47,4 +47,5 @@ step "changelog lint"
 antsibull-changelog lint
 
 step "pytest: unit, integration, molecule"
-exec pytest tests/unit tests/integration
+# --durations: the slowest tests in the log, to keep the suite within its time budget.
+exec pytest --durations=40 tests/unit tests/integration
