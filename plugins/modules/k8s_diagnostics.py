@@ -12,14 +12,15 @@ short_description: Collect an incident diagnostics bundle of a namespace or work
 version_added: 1.0.0
 description:
   - The runbooks' incident triage (I1) in one call. Lists each kind of O(namespace) once - pods, Deployments,
-    StatefulSets, DaemonSets, ReplicaSets, HorizontalPodAutoscalers, Services with their EndpointSlices, events,
+    StatefulSets, DaemonSets, ReplicaSets, HorizontalPodAutoscalers, Services with their EndpointSlices, Ingresses, events,
     the nodes that run the pods, and the pod metrics where the metrics API is served - then reads the current and
     previous container logs (the last O(tail_lines) lines; the current ones of the last O(since)) of at most
     O(max_pods) pods, the unhealthy ones first, O(log_workers) at a time.
   - Writes C(<dest>/<name>.tar.gz) holding C(index.md) (the verdict and the findings, most severe first, with the
     last lines of a crashed container's previous log), C(summary.json), C(pods.json) (rows as the daily health check
     judges them, and the pods without managedFields), C(workloads.json), C(services.json) (matching pods and ready
-    endpoints per Service - I6), C(hpas.json), C(events.json) (of the window), C(nodes.json), C(top.json),
+    endpoints per Service - I6), C(ingresses.json) (backends that point at no Service, no such port or a Service
+    without ready endpoints are findings - I6), C(hpas.json), C(events.json) (of the window), C(nodes.json), C(top.json),
     C(describe/<Kind>-<name>.txt) (with the rollout history of each Deployment), C(logs/<pod>/<container>.log) and
     C(.previous.log), and C(manifest.json) (sha256 of every file). Written to a temporary file and renamed.
   - Secret values never enter the bundle - Secrets are not read, and env entries from a Secret show their reference.

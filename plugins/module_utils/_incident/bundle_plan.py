@@ -80,6 +80,49 @@ def service_findings(rows):
     return found
 
 
+def _backends(ingress):
+    """(where, service name, port) of every backend of an Ingress: the default one and each rule path's."""
+    spec = ingress.get("spec") or {}
+    found = []
+    default = (spec.get("defaultBackend") or {}).get("service")
+    if default:
+        found.append(("default backend", default.get("name"), default.get("port") or {}))
+    for rule in spec.get("rules") or []:
+        for path in ((rule.get("http") or {}).get("paths")) or []:
+            service = (path.get("backend") or {}).get("service")
+            if service:
+                found.append((f"{rule.get('host') or '*'}{path.get('path') or '/'}", service.get("name"), service.get("port") or {}))
+    return found
+
+
+def _port_matches(service, port):
+    ports = (service.get("spec") or {}).get("ports") or []
+    if "number" in port:
+        return any(p.get("port") == port["number"] for p in ports)
+    return any(p.get("name") == port.get("name") for p in ports)
+
+
+def ingress_findings(ingresses, services, rows):
+    """I6: Ingress backends that point nowhere (no such Service or port), or at a Service without ready endpoints."""
+    by_name = {(s.get("metadata") or {}).get("name"): s for s in services}
+    ready = {row["name"]: row["ready_endpoints"] for row in rows}
+    found = []
+    for ingress in ingresses:
+        name = (ingress.get("metadata") or {}).get("name")
+        for where, service, port in _backends(ingress):
+            if service not in by_name:
+                found.append(finding("critical", "Ingress", name, "BackendServiceMissing",
+                                     f"{where} points at Service {service}, which does not exist"))
+            elif not _port_matches(by_name[service], port):
+                found.append(finding("critical", "Ingress", name, "BackendPortMissing",
+                                     f"{where} points at port {port.get('number', port.get('name'))} of Service {service}, "
+                                     "which has no such port"))
+            elif ready.get(service) == 0:
+                found.append(finding("critical", "Ingress", name, "BackendWithoutEndpoints",
+                                     f"{where} points at Service {service}, which has no ready endpoint"))
+    return found
+
+
 def rollout_history(deployment, replicasets):
     """The Deployment's revisions (newest first) from its ReplicaSets: revision, images, replicas, cause."""
     uid = (deployment.get("metadata") or {}).get("uid")
@@ -164,7 +207,7 @@ def describe(kind, obj, events, extra_lines=()):
 
 def rank(findings):
     """Critical first; within a severity, workloads before their pods, then by object name."""
-    kinds = {"Deployment": 0, "StatefulSet": 0, "DaemonSet": 0, "Service": 1, "HorizontalPodAutoscaler": 2,
+    kinds = {"Deployment": 0, "StatefulSet": 0, "DaemonSet": 0, "Ingress": 1, "Service": 1, "HorizontalPodAutoscaler": 2,
              "Pod": 3, "Node": 4, "Event": 5}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f["severity"], 3), kinds.get(f["object"].split("/")[0], 9),
                                            f["object"]))

@@ -178,6 +178,7 @@ def collect(module, api, since):
     replicasets = collector.list("ReplicaSet", ns)
     hpas = collector.list("HorizontalPodAutoscaler", ns)
     services = collector.list("Service", ns)
+    ingresses = collector.list("Ingress", ns, optional=True) or []
     slices = collector.list("EndpointSlice", ns, optional=True) or []
     events = collector.list("Event", ns)
     nodes = collector.list("Node", optional=True)
@@ -219,6 +220,7 @@ def collect(module, api, since):
             detail = "; ".join(str(bit) for bit in (row["message"], exit_code, restarts) if bit)
             findings.append(plan.finding(row["severity"], "Pod", row["name"], row["problem"], detail, evidence))
     findings += plan.service_findings(service_rows)
+    findings += plan.ingress_findings(ingresses, services, service_rows)
     for row in hpa_rows:
         if row["severity"]:
             findings.append(plan.finding(row["severity"], "HorizontalPodAutoscaler", row["name"], row["problem"], row["message"]))
@@ -231,6 +233,7 @@ def collect(module, api, since):
     bundle.add_json("workloads.json", workload_rows)
     bundle.add_json("hpas.json", hpa_rows)
     bundle.add_json("services.json", service_rows)
+    bundle.add_json("ingresses.json", [{"name": i["metadata"]["name"], "spec": i.get("spec") or {}} for i in ingresses])
     bundle.add_json("events.json", event_rows)
     bundle.add_json("nodes.json", node_rows)
     bundle.add_json("top.json", metrics if metrics is not None else {"available": False})

@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 kubernetes = pytest.importorskip("kubernetes")
+from kubernetes import client as k8s  # noqa: E402
 
 from tests.harness.k8s_telemetry import clear_logs, cri_log, seed_logs  # noqa: E402
 from tests.integration.module_batch import run_module_batch  # noqa: E402
@@ -47,6 +48,12 @@ def scene(k8s_cluster, core, apps):
     for name, app in (("web", "web"), ("orphan", "nothing-has-this-label")):
         core.create_namespaced_service(ns, {"metadata": {"name": name}, "spec": {
             "selector": {"app": app}, "ports": [{"port": 80, "targetPort": 8080}]}})
+
+    k8s.NetworkingV1Api(core.api_client).create_namespaced_ingress(ns, {"metadata": {"name": "front"}, "spec": {
+        "rules": [{"host": "shop.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+            {"path": "/old", "pathType": "Prefix", "backend": {"service": {"name": "legacy", "port": {"number": 80}}}},
+        ]}}]}})
 
     def settled():
         pods = core.list_namespaced_pod(ns).items
@@ -109,6 +116,8 @@ def test_the_bundle_names_the_crash_first_with_its_previous_log(runs):
         "connecting to db:5432" in files[n].decode() for n in files if n.startswith("logs/api-") and n.endswith("app.log"))
     orphan = [f for f in whole["findings"] if f["object"] == "Service/orphan"]
     assert orphan and orphan[0]["reason"] == "SelectorMatchesNoPod"
+    assert [(f["object"], f["reason"]) for f in whole["findings"] if f["object"].startswith("Ingress/")] == [
+        ("Ingress/front", "BackendServiceMissing")]
     assert not [f for f in whole["findings"] if f["object"].startswith(("Service/web", "Deployment/web", "Pod/web-"))]
     events = json.loads(files["events.json"])
     assert any(e["object"] == "Deployment/api" and e["reason"] == "ScalingReplicaSet" for e in events)

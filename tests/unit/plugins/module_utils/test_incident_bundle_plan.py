@@ -83,3 +83,25 @@ def test_index_shows_the_verdict_findings_with_evidence_notes_and_files():
     assert "1. **critical** `Pod/api-1` CrashLoopBackOff: last exit code 1\n    > FATAL: db down" in text
     assert "- metrics API not served" in text and "- `pods.json`" in text
     assert "Nothing: every pod is running" in plan.index_markdown("prod", "w", [], {}, [], [])
+
+
+def test_ingress_backends_that_point_nowhere_or_at_no_endpoint_are_findings():
+    services = [service("web", {"app": "web"}), service("api", {"app": "api"})]
+    rows = [{"name": "web", "ready_endpoints": 2}, {"name": "api", "ready_endpoints": 0}]
+
+    def backend(name, port):
+        return {"service": {"name": name, "port": port}}
+
+    ingress = {"metadata": {"name": "front"}, "spec": {
+        "defaultBackend": backend("web", {"number": 80}),
+        "rules": [{"host": "shop.example.com", "http": {"paths": [
+            {"path": "/api", "backend": backend("api", {"number": 80})},
+            {"path": "/old", "backend": backend("legacy", {"number": 80})},
+            {"path": "/web", "backend": backend("web", {"number": 8080})},
+            {"path": "/named", "backend": backend("web", {"name": "http"})}]}}]}}
+    found = [(f["reason"], f["message"]) for f in plan.ingress_findings([ingress], services, rows)]
+    assert found == [
+        ("BackendWithoutEndpoints", "shop.example.com/api points at Service api, which has no ready endpoint"),
+        ("BackendServiceMissing", "shop.example.com/old points at Service legacy, which does not exist"),
+        ("BackendPortMissing", "shop.example.com/web points at port 8080 of Service web, which has no such port"),
+        ("BackendPortMissing", "shop.example.com/named points at port http of Service web, which has no such port")]
