@@ -246,8 +246,12 @@ def test_rolling_restart(namespace, run):
 
 def test_emergency_restart_scales_to_zero_and_back(namespace, run):
     uids = {pod.metadata.uid for pod in k8s.CoreV1Api().list_namespaced_pod(namespace).items}
+    _changed, _report, output = run("restart", expect_rc=2, rollout_deployment=NAME, rollout_namespace=namespace,
+                                    rollout_restart_mode="emergency", rollout_restart_confirm=NAME)
+    assert f"confirm it with -e rollout_restart_confirm={namespace}/{NAME}" in output
+    assert {pod.metadata.uid for pod in k8s.CoreV1Api().list_namespaced_pod(namespace).items} == uids
     changed, report, _output = run("restart", rollout_deployment=NAME, rollout_namespace=namespace,
-                                   rollout_restart_mode="emergency")
+                                   rollout_restart_mode="emergency", rollout_restart_confirm=f"{namespace}/{NAME}")
     assert changed > 0 and report["mode"] == "emergency" and report["replicas"]["available"] == 3
     dep = k8s.AppsV1Api().read_namespaced_deployment(NAME, namespace)
     assert dep.spec.replicas == 3 and dep.status.available_replicas == 3
