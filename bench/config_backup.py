@@ -68,7 +68,9 @@ def namespace_objects(ns):
                         "type": "Opaque", "stringData": {"token": f"token-{ns}-{index}"}})
     for index in range(PER_NAMESPACE["Service"]):
         objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"svc-{index}", "namespace": ns},
-                        "spec": {"selector": {"app": f"app-{index}"}, "ports": [{"port": 80, "targetPort": 8000}]}})
+                        # Headless: a Service IP each would fill the local cluster's service range (~250).
+                        "spec": {"clusterIP": "None", "selector": {"app": f"app-{index}"},
+                                 "ports": [{"port": 80, "targetPort": 8000}]}})
     for index in range(PER_NAMESPACE["Deployment"]):
         labels = {"app": f"app-{index}"}
         objects.append({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -86,3 +86,18 @@ def test_health_check_and_rollouts_with_the_namespaced_role(k8s_cluster, namespa
     for result in (elsewhere, outside):
         assert result.failed and "Traceback" not in result.output, result
         assert "forbidden" in result["msg"].lower() and "\n" not in result["msg"], result["msg"]
+
+
+def test_the_run_lock_and_the_diagnostics_bundle_with_the_namespaced_role(namespaced_sa, tmp_path):
+    ns, other, kubeconfig = namespaced_sa
+    lock = {"kubeconfig": kubeconfig, "namespace": ns, "name": "sre-runbooks-web", "holder": "least-privilege run"}
+    taken, released, diagnosed, elsewhere = run_module_batch("sre.runbooks.k8s_lock", [
+        {"args": lock}, {"args": dict(lock, state="released")},
+    ]) + run_module_batch("sre.runbooks.k8s_diagnostics", [
+        {"args": {"kubeconfig": kubeconfig, "namespace": ns, "dest": str(tmp_path)}},
+        {"args": {"kubeconfig": kubeconfig, "namespace": other, "dest": str(tmp_path)}},
+    ])
+    assert taken["outcome"] == "create" and released["outcome"] == "delete", (taken.get("msg"), released.get("msg"))
+    assert not diagnosed.failed, diagnosed.get("msg")
+    assert diagnosed["counts"]["pods"] == 2 and diagnosed["counts"]["workloads"] == 1
+    assert elsewhere.failed and "forbidden" in elsewhere["msg"].lower() and "\n" not in elsewhere["msg"]
