@@ -104,13 +104,16 @@ def _split_selector(text):
 
 
 def selector_matches(requirements, labels):
+    """Whether ``labels`` satisfy every requirement of parse_selector."""
     labels = labels or {}
     for op, key, values in requirements:
         present = key in labels
-        value = labels.get(key)
-        ok = {"absent": not present, "exists": present, "eq": present and value == values[0],
-              "ne": not present or value != values[0], "in": present and value in values,
-              "notin": not present or value not in values}[op]
+        if op in ("absent", "exists"):
+            ok = present == (op == "exists")
+        elif op in ("eq", "in"):
+            ok = present and labels[key] in values
+        else:  # ne, notin
+            ok = not present or labels[key] not in values
         if not ok:
             return False
     return True
