@@ -15,9 +15,8 @@ Nothing here talks to a server or reads a file; restore_runner does the I/O and 
 from __future__ import annotations
 
 import copy
-import re
 
-from ansible_collections.sre.runbooks.plugins.module_utils._config.archive import CLUSTER_SCOPE
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s import netpol
 
 # The restore order, one step per entry; objects of one step do not depend on each other and are
 # applied concurrently, and a step starts only when the previous one is done. Kinds not listed
@@ -46,12 +45,6 @@ _SERVER_METADATA = ("managedFields", "uid", "resourceVersion", "creationTimestam
 _SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
 _REDACTED = "<redacted>"
 
-_SELECTOR_PART = re.compile(
-    r"^\s*(?:(?P<not>!)\s*(?P<absent>[\w./-]+)"
-    r"|(?P<key>[\w./-]+)\s*(?:(?P<op>==|=|!=)\s*(?P<value>[\w.-]*)"
-    r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\))?)\s*$")
-
-
 class PlanError(ValueError):
     """Bad input for the restore (a filter, a mapping, an archive entry); the text is one sentence."""
 
@@ -64,59 +57,17 @@ def ref(kind, namespace, name):
 # ------------------------------------------------------------------------------ label selectors
 
 def parse_selector(text):
-    """A label selector (``app=web,tier!=db,env in (a,b),!legacy,release``) as a list of requirements."""
+    """kubectl's selector text (``app=web,tier!=db,env in (a,b),!legacy``) as a LabelSelector; None when empty."""
     if not text or not text.strip():
-        return []
-    requirements = []
-    for part in _split_selector(text):
-        match = _SELECTOR_PART.match(part)
-        if not match:
-            raise PlanError(f"label_selector: {part.strip()!r} is not a label requirement "
-                            "(key=value, key!=value, key in (a,b), key notin (a,b), key or !key).")
-        if match.group("absent"):
-            requirements.append(("absent", match.group("absent"), ()))
-        elif match.group("op"):
-            op = "ne" if match.group("op") == "!=" else "eq"
-            requirements.append((op, match.group("key"), (match.group("value"),)))
-        elif match.group("setop"):
-            values = tuple(v.strip() for v in match.group("values").split(",") if v.strip())
-            requirements.append((match.group("setop"), match.group("key"), values))
-        else:
-            requirements.append(("exists", match.group("key"), ()))
-    return requirements
+        return None
+    try:
+        return netpol.parse_selector(text)
+    except netpol.PolicyError as exc:
+        raise PlanError(f"label_selector: {str(exc).rstrip('.')}.") from None
 
 
-def _split_selector(text):
-    """Split at commas outside parentheses."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [part for part in parts if part.strip()]
-
-
-def selector_matches(requirements, labels):
-    """Whether ``labels`` satisfy every requirement of parse_selector."""
-    labels = labels or {}
-    for op, key, values in requirements:
-        present = key in labels
-        if op in ("absent", "exists"):
-            ok = present == (op == "exists")
-        elif op in ("eq", "in"):
-            ok = present and labels[key] in values
-        else:  # ne, notin
-            ok = not present or labels[key] not in values
-        if not ok:
-            return False
-    return True
+def selector_matches(selector, labels):
+    return selector is None or netpol.selector_matches(selector, labels)
 
 
 # ------------------------------------------------------------------------------ selection
@@ -163,7 +114,7 @@ def select_members(manifest, namespaces=None, kinds=None, names=None, label_sele
     """
     files = manifest.get("files") or {}
     wanted_ns = set(namespaces if namespaces is not None else archive_namespaces(manifest))
-    requirements = parse_selector(label_selector)
+    selector = parse_selector(label_selector)
     chosen, used_ns = [], set()
     for member in sorted(files):
         meta = files[member]
@@ -176,7 +127,7 @@ def select_members(manifest, namespaces=None, kinds=None, names=None, label_sele
             continue
         if names and name not in names:
             continue
-        if requirements and labels_of is not None and not selector_matches(requirements, labels_of(member)):
+        if selector is not None and labels_of is not None and not selector_matches(selector, labels_of(member)):
             continue
         chosen.append((member, meta))
         if namespace:
@@ -314,7 +265,3 @@ def api_path(api_version, plural, namespace=None, name=None):
     if name:
         parts.append(name)
     return "/".join(parts)
-
-
-def scope_of(meta):
-    return meta.get("namespace") or CLUSTER_SCOPE

@@ -183,8 +183,8 @@ class ConfigRestore:
                 listing = {}
             for resource in listing.get("resources") or []:
                 if "/" not in resource.get("name", ""):
-                    self._resources[(group_version, resource.get("kind"))] = (resource["name"],
-                                                                             bool(resource.get("namespaced")))
+                    key = (group_version, resource.get("kind"))
+                    self._resources[key] = (resource["name"], bool(resource.get("namespaced")))
         for obj in all_objects:
             if (obj["apiVersion"], obj["kind"]) not in self._resources:
                 raise RestoreFailed(f"The cluster does not serve kind {obj['kind']} of {obj['apiVersion']} "

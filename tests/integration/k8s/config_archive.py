@@ -25,6 +25,7 @@ if str(REPO / ".collections") not in sys.path:  # the collection's archive and v
     sys.path.insert(0, str(REPO / ".collections"))
 
 from ansible_collections.sre.runbooks.plugins.module_utils._config import archive, vault  # noqa: E402
+from ansible_collections.sre.runbooks.plugins.module_utils._config.restore_plan import api_path  # noqa: E402
 
 # kind -> (apiVersion, plural)
 KINDS = {
@@ -41,16 +42,6 @@ KINDS = {
 SERVER_METADATA = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "generation", "selfLink",
                    "deletionTimestamp", "ownerReferences")
 SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
-
-
-def api_path(api_version, plural, namespace=None, name=None):
-    parts = ["", "api" if "/" not in api_version else "apis", api_version]
-    if namespace:
-        parts += ["namespaces", namespace]
-    parts.append(plural)
-    if name:
-        parts.append(name)
-    return "/".join(parts)
 
 
 def get_json(api_client, path):

@@ -226,6 +226,7 @@ def test_restore_into_a_mapped_namespace(seeded, restored, api, apps):
                                                   "vault_password": PASSWORD, "wait_timeout": 60}}])
     assert not result.failed, result.get("msg")
     assert f"Deployment/{mapped}/web" in result["created"] and f"Namespace/{mapped}" in result["created"]
+
     def by_kind_name(objects):
         return {(kind, "-" if kind == "Namespace" else name): obj for (kind, name), obj in objects.items()}
 

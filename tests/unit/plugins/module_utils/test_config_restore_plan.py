@@ -68,7 +68,7 @@ def test_kind_and_name_filters_keep_the_namespace_objects_they_need():
 def test_label_filter_uses_the_parsed_labels():
     labels = {"resources/shop/Deployment/web.yaml": {"app": "web"}}
     selected = rp.select_members(MANIFEST, namespaces=["shop"], label_selector="app=web",
-                                 labels_of=lambda member: labels.get(member))
+                                 labels_of=labels.get)
     assert members(selected) == ["_cluster/Namespace/shop.yaml", "shop/Deployment/web.yaml"]
 
 
