@@ -308,3 +308,37 @@ def test_bad_input_is_one_sentence_and_nothing_is_applied(seeded, restored, core
     result, = run_module_batch(MODULE, [{"args": dict(no_key, kinds=["ConfigMap"]), "check": True}])
     assert not result.failed and f"ConfigMap/{target}/app-config" in result["created"], result.get("msg")
     assert not namespace_exists(core, target)
+
+
+def test_restore_from_s3(seeded, restored, services, api, core):
+    """The archive and its sidecar in a bucket of the real S3 server; restored by key into another namespace."""
+    boto3 = pytest.importorskip("boto3")
+    info = services["s3"]
+    client = boto3.client("s3", endpoint_url=info["endpoint_url"], region_name=info["region"],
+                          aws_access_key_id=info["access_key"], aws_secret_access_key=info["secret_key"])
+    bucket = f"b3-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket)
+    sidecar = os.path.splitext(os.path.splitext(seeded["path"])[0])[0] + ".json"
+    client.upload_file(seeded["path"], bucket, "k8s/config-b3.tar.gz")
+    client.upload_file(sidecar, bucket, "k8s/config-b3.json")
+    ns, target = seeded["ns"], f"{seeded['ns']}-s3"
+    s3 = {"bucket": bucket, "endpoint_url": info["endpoint_url"], "region": info["region"]}
+    try:
+        result, = run_module_batch(MODULE, [{"args": {
+            "s3_key": "k8s/config-b3.tar.gz", "s3": s3, "namespace_map": {ns: target}, "kinds": ["Secret", "ConfigMap"],
+            "vault_password": PASSWORD}}], env={"AWS_ACCESS_KEY_ID": info["access_key"],
+                                                "AWS_SECRET_ACCESS_KEY": info["secret_key"]})
+        assert not result.failed, result.get("msg")
+        assert sorted(result["created"]) == [f"ConfigMap/{target}/app-config", f"ConfigMap/{target}/other-config",
+                                             f"Namespace/{target}", f"Secret/{target}/app-secret"]
+        assert result["archive_sha256"] == seeded["record"]["archive_sha256"]
+        secret = config_archive.get_json(api, config_archive.api_path("v1", "secrets", target, "app-secret"))
+        assert secret["data"]["token"] == seeded["originals"][("Secret", "app-secret")]["data"]["token"]
+    finally:
+        for item in client.list_objects_v2(Bucket=bucket).get("Contents") or []:
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+        client.delete_bucket(Bucket=bucket)
+        try:
+            core.delete_namespace(target)
+        except kubernetes.client.exceptions.ApiException:
+            pass
