@@ -52,7 +52,7 @@ def seed(api, ns):
         ("apps/v1", "deployments", {"metadata": {"name": "web", "labels": LABELS}, "spec": {
             "replicas": 2, "selector": {"matchLabels": LABELS},
             "template": {"metadata": {"labels": LABELS}, "spec": {
-                "serviceAccountName": "app",
+                "serviceAccountName": "app", "terminationGracePeriodSeconds": 0,  # a quick namespace deletion
                 "containers": [{"name": "app", "image": "web:1",
                                 "envFrom": [{"configMapRef": {"name": "app-config"}},
                                             {"secretRef": {"name": "app-secret"}}]}]}}}}),
