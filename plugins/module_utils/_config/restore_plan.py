@@ -45,6 +45,7 @@ _SERVER_METADATA = ("managedFields", "uid", "resourceVersion", "creationTimestam
 _SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")
 _REDACTED = "<redacted>"
 
+
 class PlanError(ValueError):
     """Bad input for the restore (a filter, a mapping, an archive entry); the text is one sentence."""
 

@@ -164,8 +164,10 @@ class ConfigRestore:
         return plan.check_object(obj, meta, member)
 
     def _secret_values(self, obj):
+        """Mask a decrypted Secret's values in everything the module returns (no_log)."""
         for field in ("data", "stringData"):
-            for value in ((obj or {}).get(field) or {}).values() if isinstance((obj or {}).get(field), dict) else ():
+            values = obj.get(field) if isinstance(obj, dict) else None
+            for value in values.values() if isinstance(values, dict) else ():
                 if isinstance(value, str) and len(value) >= 4:
                     self.module.no_log_values.add(value)
 
