@@ -210,6 +210,14 @@ def object_ref(obj):
     return ref(kind, namespace or None, name)
 
 
+def terminating_namespaces(objects, existing):
+    """Namespaces to restore into that exist but are being deleted (nothing can be created in them)."""
+    names = sorted({obj["metadata"]["name"] for obj in objects if obj.get("kind") == "Namespace"}
+                   | {obj["metadata"]["namespace"] for obj in objects if obj["metadata"].get("namespace")})
+    return [name for name in names
+            if ((existing.get(("Namespace", "", name)) or {}).get("metadata") or {}).get("deletionTimestamp")]
+
+
 def action(exists, update):
     """``create`` a missing object; an existing one is ``apply``-ed with update, else left alone (``exists``)."""
     if not exists:

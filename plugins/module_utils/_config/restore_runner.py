@@ -322,6 +322,10 @@ class ConfigRestore:
             self._discover(all_objects)
             with ThreadPoolExecutor(max_workers=self.params["workers"]) as pool:
                 existing = self._existing(all_objects, pool)
+                deleting = plan.terminating_namespaces(all_objects, existing)
+                if deleting:
+                    raise RestoreFailed(f"Namespace {deleting[0]} is being deleted; wait until it is gone and "
+                                        "restore again; nothing was applied.")
                 restored = self._run_steps(steps, existing, pool)
                 self._wait(restored, pool)
         finally:

@@ -157,3 +157,11 @@ def test_paths_and_waits():
     assert rp.api_path("v1", "namespaces") == "/api/v1/namespaces"
     assert rp.workloads_to_wait([obj("Deployment", "d"), obj("ConfigMap", "c"), obj("StatefulSet", "s")]) == [
         ("Deployment", "shop", "d"), ("StatefulSet", "shop", "s")]
+
+
+def test_terminating_namespaces():
+    objects = [obj("Namespace", "shop", None), obj("ConfigMap", "c", "shop"), obj("ConfigMap", "c", "ops")]
+    existing = {("Namespace", "", "shop"): {"metadata": {"name": "shop", "deletionTimestamp": "t"}},
+                ("Namespace", "", "ops"): {"metadata": {"name": "ops"}}}
+    assert rp.terminating_namespaces(objects, existing) == ["shop"]
+    assert rp.terminating_namespaces(objects[2:], existing) == []
