@@ -65,7 +65,8 @@ options:
   sidecar:
     description:
       - The sidecar C(<name>.json) with the archive's sha256. Default - beside the archive (O(src) or O(s3_key))
-        with C(.json) instead of C(.tar.gz). It must exist; without it the restore is refused.
+        with C(.json) instead of C(.tar.gz); with O(s3_key), a key in the same bucket. It must exist; without it the
+        restore is refused.
     type: path
   vault_password_file:
     description:

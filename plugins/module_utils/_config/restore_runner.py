@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -92,7 +91,6 @@ class ConfigRestore:
         self.result = {"changed": False, "created": [], "updated": [], "unchanged": [], "order": [],
                        "archive_sha256": None, "waited": []}
         self.diffs = []
-        self._lock = threading.Lock()
         self._resources = {}
         self.workdir = None
         self.api = None

@@ -146,14 +146,16 @@ def seeded(api, core, apps, tmp_path_factory):
 def restored(seeded, api, core):
     """Check mode, the real restore (with diff), and the same again: four calls in one ansible run."""
     args = {"src": seeded["path"], "vault_password_file": seeded["password_file"], "wait_timeout": 60}
-    check, real, again = run_module_batch(MODULE, [{"args": args, "check": True, "diff": True},
-                                                   {"args": args, "diff": True}, {"args": args}])
-    return {"check": check, "real": real, "again": again, "args": args}
+    check, = run_module_batch(MODULE, [{"args": args, "check": True, "diff": True}])
+    after_check = namespace_exists(core, seeded["ns"])
+    real, again = run_module_batch(MODULE, [{"args": args, "diff": True}, {"args": args}])
+    return {"check": check, "after_check": after_check, "real": real, "again": again, "args": args}
 
 
 def test_check_mode_creates_nothing(seeded, restored, core):
     check = restored["check"]
     assert not check.failed, check
+    assert restored["after_check"] is False  # the namespace (and so everything in it) was not created
     assert check.changed and len(check["created"]) == len(seeded["originals"])
     assert check["archive_sha256"] == seeded["record"]["archive_sha256"]
     assert any(entry["after_header"] == f"ConfigMap/{seeded['ns']}/app-config" for entry in check["diff"])
