@@ -123,8 +123,8 @@ class ConfigRestore:
         store.download_file(key, path, sha256_hex=record.get("archive_sha256") if isinstance(record, dict) else None)
         return path, record, store.url(key)
 
-    def _load(self):
-        """The selected objects, parsed, decrypted and mapped, in restore steps."""
+    def _load(self, pool):
+        """The selected objects, parsed, decrypted (concurrently: a key derivation per Secret) and mapped, in steps."""
         path, record, source = self._fetch()
         archive.check_sidecar(path, record, source)
         manifest, members = archive.read_archive(path, source)
@@ -134,7 +134,8 @@ class ConfigRestore:
         candidates = plan.select_members(manifest, namespaces, params["kinds"], params["names"])
         encrypted = plan.needs_key(candidates)
         password = self._password(encrypted) if encrypted else None
-        parsed = {member: self._parse(member, meta, members[member], password) for member, meta in candidates}
+        parsed = dict(zip([member for member, _meta in candidates],
+                          pool.map(lambda pair: self._parse(pair[0], pair[1], members[pair[0]], password), candidates)))
         selected = plan.select_members(manifest, namespaces, params["kinds"], params["names"],
                                        params["label_selector"],
                                        labels_of=lambda m: (parsed[m].get("metadata") or {}).get("labels"))
@@ -314,11 +315,11 @@ class ConfigRestore:
 
     def run(self):
         try:
-            steps = self._load()
-            all_objects = [obj for step in steps for obj in step]
-            self.api = connect(self.module)
-            self._discover(all_objects)
             with ThreadPoolExecutor(max_workers=self.params["workers"]) as pool:
+                steps = self._load(pool)
+                all_objects = [obj for step in steps for obj in step]
+                self.api = connect(self.module)
+                self._discover(all_objects)
                 existing = self._existing(all_objects, pool)
                 deleting = plan.terminating_namespaces(all_objects, existing)
                 if deleting:
