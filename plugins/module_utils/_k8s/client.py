@@ -238,6 +238,11 @@ class KubeApi:
         except ValueError:
             raise KubeError(f"The Kubernetes API at {self.host} answered {path} with something that is not JSON.") from None
 
+    def request(self, method, path, query=None, body=None, content_type=None, what=None, accept="application/json"):
+        """A request on an API path built by the caller (``/apis/<group>/<version>/...``), as for kinds the
+        RESOURCES table does not list (custom resources, found by discovery); the answer's JSON."""
+        return self._call(method, path, query, body, content_type=content_type, what=what, accept=accept)
+
     def get(self, kind, namespace, name, subresource=None):
         return self._call("GET", self.path(kind, namespace, name, subresource))
 
