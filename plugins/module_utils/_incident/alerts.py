@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.runbooks contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The alert responses (I3): which alert, which target, what the runbook checks and what it does. Pure.
+
+``plan`` turns an alert name (or the JSON Alertmanager POSTs to a webhook) into one response per
+firing alert: its namespace and workload (from the alert's labels, else the defaults given), the
+findings of the diagnostics bundle that confirm it (``confirm_reasons``), and the runbook's
+mitigation. ``judge`` then says, from the bundle's findings, whether the alert's cause is seen and
+which mitigation applies: a crash-looping or failing new revision is rolled back, a down service
+whose pods do not crash is restarted, a slow one is scaled up.
+"""
+
+from __future__ import annotations
+
+# name -> (runbooks' triage, the findings that confirm it, the mitigation)
+CATALOG = {
+    "ServiceDown": ("pods, workload availability, logs and events of the service's workload",
+                    ("Unavailable", "Degraded", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled",
+                     "NotReady", "Error"), "restart"),
+    "HighErrorRate": ("the workload's pods and logs, and the error-rate SLO", ("CrashLoopBackOff", "Error", "Degraded",
+                                                                                "OOMKilled"), "rollback"),
+    "HighResponseTime": ("pods, HPA headroom and resource use of the workload", ("AtMaxReplicas", "Degraded"), "scale_up"),
+    "SLOViolation": ("the SLO, the workload's pods and its last rollout", ("CrashLoopBackOff", "Degraded", "Unavailable",
+                                                                           "Error"), "rollback"),
+    "ServiceUnavailable": ("Services without ready endpoints, selectors matching no pod, Ingress backends (I6)",
+                           ("NoReadyEndpoints", "SelectorMatchesNoPod", "BackendServiceMissing", "BackendPortMissing",
+                            "BackendWithoutEndpoints"), "restart"),
+    "CrashLoopBackOff": ("the crash-looping pods' previous logs, exit codes and events", ("CrashLoopBackOff",), "rollback"),
+    "DiskSpaceLow": ("claims and volume usage", ("VolumeFull", "VolumeNearlyFull", "Evicted"), "none"),
+    "KafkaConsumerLag": ("consumer lag per group and partition (H12)", (), "kafka"),
+}
+ALIASES = {"servicedown": "ServiceDown", "highererrorrate": "HighErrorRate", "higherrorrate": "HighErrorRate",
+           "highresponsetime": "HighResponseTime", "highlatency": "HighResponseTime", "sloviolation": "SLOViolation",
+           "serviceunavailable": "ServiceUnavailable", "serviceunavailable503": "ServiceUnavailable", "503": "ServiceUnavailable",
+           "crashloopbackoff": "CrashLoopBackOff", "podcrashlooping": "CrashLoopBackOff", "diskspacelow": "DiskSpaceLow",
+           "kafkaconsumerlag": "KafkaConsumerLag"}
+WORKLOAD_LABELS = ("deployment", "workload", "app", "service", "job_name")
+
+
+class AlertError(ValueError):
+    """An alert this collection cannot respond to, or a payload it cannot read; one sentence."""
+
+
+def canonical(name):
+    key = "".join(ch for ch in str(name).lower() if ch.isalnum())
+    if key not in ALIASES:
+        raise AlertError(f"There is no response for alert {name!r}; the known alerts are {', '.join(sorted(CATALOG))}.")
+    return ALIASES[key]
+
+
+def _alerts_of(payload):
+    if not isinstance(payload, dict) or not isinstance(payload.get("alerts"), list):
+        raise AlertError("The Alertmanager payload must be the webhook's JSON object with an 'alerts' list.")
+    firing = [a for a in payload["alerts"] if isinstance(a, dict) and a.get("status", "firing") == "firing"]
+    if not firing:
+        raise AlertError("The Alertmanager payload holds no firing alert.")
+    common = payload.get("commonLabels") if isinstance(payload.get("commonLabels"), dict) else {}
+    return [dict(common, **(a.get("labels") or {})) for a in firing]
+
+
+def plan(alert=None, payload=None, namespace=None, workload=None):
+    """One response per alert: name, namespace, workload, triage, confirm_reasons, mitigation."""
+    labelled = _alerts_of(payload) if payload else [{"alertname": alert}]
+    responses = []
+    for labels in labelled:
+        if not labels.get("alertname"):
+            raise AlertError("An alert without an alertname cannot be answered; give alert or a webhook payload.")
+        name = canonical(labels["alertname"])
+        triage, reasons, mitigation = CATALOG[name]
+        target_ns = labels.get("namespace") or namespace
+        target = next((labels[key] for key in WORKLOAD_LABELS if labels.get(key)), None) or workload
+        if not target_ns:
+            raise AlertError(f"Alert {name} names no namespace (label 'namespace'); give the namespace.")
+        if mitigation == "kafka":
+            raise AlertError("KafkaConsumerLag needs the Kafka consumer-lag check (runbook row H12), which this "
+                             "collection does not have yet; follow the runbook's kafka-consumer-groups steps by hand.")
+        responses.append({"alert": name, "namespace": target_ns, "workload": target, "triage": triage,
+                          "confirm_reasons": list(reasons), "mitigation": mitigation, "labels": labels})
+    return responses
+
+
+def judge(response, findings, revision=None):
+    """What the bundle says of the alert: confirmed findings, and the mitigation to apply (or why none)."""
+    workload = response["workload"]
+    mine = [f for f in findings if f["reason"] in response["confirm_reasons"]
+            and (not workload or _concerns(f["object"], workload))]
+    mitigation = response["mitigation"]
+    crashing = any(f["reason"] in ("CrashLoopBackOff", "Error", "ImagePullBackOff", "ErrImagePull") for f in mine)
+    if mitigation == "restart" and crashing and revision and revision > 1:
+        mitigation = "rollback"  # restarting a crashing revision brings the crash back
+    if mitigation == "rollback" and not (revision and revision > 1):
+        mitigation = "restart" if mine else "none"
+    if not mine:
+        action, why = "none", "the alert's cause is not seen in the namespace now"
+    elif mitigation == "none":
+        action, why = "none", "the runbook has no safe automatic mitigation for this alert"
+    elif not workload:
+        action, why = "none", "the alert names no workload to act on"
+    else:
+        action, why = mitigation, {"rollback": f"revision {revision} of {workload} is failing: back to the previous one",
+                                   "restart": f"{workload} is down without crashing: a rolling restart",
+                                   "scale_up": f"{workload} is slow at its current size: more replicas"}[mitigation]
+    return {"alert": response["alert"], "namespace": response["namespace"], "workload": workload, "confirmed": bool(mine),
+            "findings": mine, "mitigation": action, "reason": why}
+
+
+def _concerns(obj, workload):
+    kind, _, name = obj.partition("/")
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Service", "HorizontalPodAutoscaler", "Ingress"):
+        return name == workload or kind == "Ingress"
+    return kind != "Pod" or name.startswith(workload + "-")
