@@ -63,9 +63,10 @@ def test_reports_match_the_platform_and_thresholds_find_the_breaches(seeded, tmp
     breaching = {"min_availability_percent": 99.9, "min_daily_availability_percent": 99.0, "breached_objectives": True,
                  "min_accuracy": 0.95, "max_error_rate": 0.01, "max_latency_p95_ms": 2000,
                  "max_quarantine_rate_percent": 20, "max_quarantined_last_24h": 0}
-    ok, check, bad = run_module_batch(MODULE, [{"args": {**conn, "thresholds": passing}},
-                                              {"args": {**conn, "thresholds": passing}, "check": True},
-                                              {"args": {**conn, "thresholds": breaching}}])
+    ok, check, bad = run_module_batch(MODULE, [
+        {"args": {**conn, "thresholds": passing}},
+        {"args": {**conn, "thresholds": passing}, "check": True},
+        {"args": {**conn, "thresholds": breaching}}])
 
     # The platform's own answers, read after the module's.
     slo = sandbox.get("v2", "/api/v1/metrics/slo-compliance")

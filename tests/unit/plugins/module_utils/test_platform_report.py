@@ -82,7 +82,7 @@ def test_threshold_findings(thresholds, expected):
 
 
 def test_a_limit_equal_to_the_value_passes():
-    findings, _ = evaluate(SLO, STATS, MODELS, {"min_accuracy": 0.94, "max_quarantine_rate_percent": 50,
+    findings, _no_data = evaluate(SLO, STATS, MODELS, {"min_accuracy": 0.94, "max_quarantine_rate_percent": 50,
                                                 "max_quarantined_last_7d": 2})
     assert findings == []
 
@@ -98,7 +98,7 @@ def test_missing_data_is_not_a_breach():
 def test_a_daily_row_without_availability_is_computed():
     slo = copy.deepcopy(SLO)
     slo["daily"][1]["availability"] = None
-    findings, _ = evaluate(slo, STATS, MODELS, {"min_daily_availability_percent": 99})
+    findings, _no_data = evaluate(slo, STATS, MODELS, {"min_daily_availability_percent": 99})
     assert findings[0]["value"] == 98.0
 
 
