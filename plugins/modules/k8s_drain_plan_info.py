@@ -90,7 +90,9 @@ message:
   description: One sentence - how many pods leave and where there is room, or why the node cannot be drained.
   returned: success
   type: str
-  sample: "Node worker-3 cannot be drained: no room for 2 of its 5 pod(s) on the other schedulable Ready nodes (worker-1, worker-2): prod/api-7d9-x2k, prod/api-7d9-z8q."
+  sample: >-
+    Node worker-3 cannot be drained: no room for 2 of its 5 pod(s) on the other schedulable Ready nodes
+    (worker-1, worker-2): prod/api-7d9-x2k, prod/api-7d9-z8q.
 evict:
   description: The pods a drain evicts, each with C(namespace), C(name), C(requests) (C(cpu) in cores, C(memory) in
     bytes, C(pods)) and C(target_node), where it fits, or null.

@@ -13,14 +13,13 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import drain_plan
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES, KubeError, connect
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.predeploy_runner import RUNNING_PODS
 
 OPTIONS = {
     "node": {"type": "str", "required": True},
     "force": {"type": "bool", "default": False},
     "delete_emptydir_data": {"type": "bool", "default": False},
 }
-# Pods that hold node resources: the scheduler counts every pod bound to a node until it ends.
-RUNNING_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 
 
 def module_args():

@@ -22,7 +22,8 @@ def node(name, cpu="4", memory="8Gi", pods="10", labels=None, unschedulable=Fals
                        "conditions": READY if ready else [{"type": "Ready", "status": "False"}]}}
 
 
-def pod(name, node_name, cpu="1", memory="1Gi", namespace="prod", owners=RS, labels=None, **spec):
+def pod(name, node_name, cpu="1", memory="1Gi", namespace="prod", owners=None, labels=None, **spec):
+    owners = RS if owners is None else owners
     return {"metadata": {"name": name, "namespace": namespace, "ownerReferences": owners, "labels": labels or {"app": "api"}},
             "spec": dict({"nodeName": node_name, "containers": [{"name": "c", "resources": {
                 "requests": {"cpu": cpu, "memory": memory}}}]}, **spec),

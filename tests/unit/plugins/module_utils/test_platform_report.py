@@ -82,8 +82,8 @@ def test_threshold_findings(thresholds, expected):
 
 
 def test_a_limit_equal_to_the_value_passes():
-    findings, _no_data = evaluate(SLO, STATS, MODELS, {"min_accuracy": 0.94, "max_quarantine_rate_percent": 50,
-                                                "max_quarantined_last_7d": 2})
+    limits = {"min_accuracy": 0.94, "max_quarantine_rate_percent": 50, "max_quarantined_last_7d": 2}
+    findings, _no_data = evaluate(SLO, STATS, MODELS, limits)
     assert findings == []
 
 
