@@ -32,7 +32,7 @@ CATALOG = {
                            ("NoReadyEndpoints", "SelectorMatchesNoPod", "BackendServiceMissing", "BackendPortMissing",
                             "BackendWithoutEndpoints"), "restart"),
     "CrashLoopBackOff": ("the crash-looping pods' previous logs, exit codes and events", ("CrashLoopBackOff",), "rollback"),
-    "DiskSpaceLow": ("claims and volume usage", ("VolumeFull", "VolumeNearlyFull", "Evicted"), "none"),
+    "DiskSpaceLow": ("claims and their volumes, evicted pods", ("VolumeProblem", "Evicted"), "none"),
     "KafkaConsumerLag": ("consumer lag per group and partition (H12)", (), "kafka"),
 }
 ALIASES = {"servicedown": "ServiceDown", "highererrorrate": "HighErrorRate", "higherrorrate": "HighErrorRate",
@@ -85,9 +85,17 @@ def plan(alert=None, payload=None, namespace=None, workload=None):
     return responses
 
 
-def judge(response, findings, revision=None):
+def volume_findings(volumes):
+    """Findings of the claims k8s_health_info judged (DiskSpaceLow's extra triage)."""
+    return [{"severity": row["severity"], "object": f"PersistentVolumeClaim/{row['name']}", "reason": "VolumeProblem",
+             "message": f"{row.get('problem')}: {row.get('message') or ''}".rstrip(": "), "evidence": []}
+            for row in volumes or [] if row.get("severity")]
+
+
+def judge(response, findings, revision=None, volumes=None):
     """What the bundle says of the alert: confirmed findings, and the mitigation to apply (or why none)."""
     workload = response["workload"]
+    findings = list(findings) + volume_findings(volumes)
     mine = [f for f in findings if f["reason"] in response["confirm_reasons"]
             and (not workload or _concerns(f["object"], workload))]
     mitigation = response["mitigation"]
@@ -112,6 +120,8 @@ def judge(response, findings, revision=None):
 
 def _concerns(obj, workload):
     kind, _, name = obj.partition("/")
-    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Service", "HorizontalPodAutoscaler", "Ingress"):
-        return name == workload or kind == "Ingress"
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Service", "HorizontalPodAutoscaler"):
+        return name == workload
+    if kind in ("Ingress", "PersistentVolumeClaim"):
+        return True
     return kind != "Pod" or name.startswith(workload + "-")

@@ -1,0 +1,66 @@
+"""alerts (I3): alert names and webhook payloads planned into responses, and the bundle's findings judged."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sre.runbooks.plugins.module_utils._incident import alerts
+
+
+def finding(obj, reason, severity="critical"):
+    return {"severity": severity, "object": obj, "reason": reason, "message": "", "evidence": []}
+
+
+def test_names_are_matched_loosely_and_unknown_ones_list_the_known():
+    assert alerts.canonical("Service Unavailable 503") == "ServiceUnavailable"
+    assert alerts.canonical("crashloopbackoff") == "CrashLoopBackOff"
+    with pytest.raises(alerts.AlertError, match="no response for alert 'DiskOnFire'; the known alerts are CrashLoopBackOff"):
+        alerts.canonical("DiskOnFire")
+
+
+def test_a_webhook_payload_gives_one_response_per_firing_alert_with_its_labels():
+    payload = {"commonLabels": {"namespace": "ai-pipeline"}, "alerts": [
+        {"status": "firing", "labels": {"alertname": "ServiceDown", "deployment": "api"}},
+        {"status": "resolved", "labels": {"alertname": "HighErrorRate", "deployment": "api"}},
+        {"status": "firing", "labels": {"alertname": "HighResponseTime", "namespace": "web", "app": "front"}}]}
+    planned = alerts.plan(payload=payload)
+    assert [(r["alert"], r["namespace"], r["workload"], r["mitigation"]) for r in planned] == [
+        ("ServiceDown", "ai-pipeline", "api", "restart"), ("HighResponseTime", "web", "front", "scale_up")]
+
+
+@pytest.mark.parametrize("kwargs, sentence", [
+    ({"payload": {"alerts": []}}, "holds no firing alert"),
+    ({"payload": {"nope": 1}}, "must be the webhook's JSON object"),
+    ({"alert": "ServiceDown"}, "names no namespace"),
+    ({"alert": "KafkaConsumerLag", "namespace": "p"}, "does not have yet"),
+])
+def test_unanswerable_alerts_are_one_sentence(kwargs, sentence):
+    with pytest.raises(alerts.AlertError, match=sentence):
+        alerts.plan(**kwargs)
+
+
+def test_a_crashing_new_revision_is_rolled_back_even_for_service_down():
+    [response] = alerts.plan(alert="ServiceDown", namespace="p", workload="api")
+    verdict = alerts.judge(response, [finding("Deployment/api", "Unavailable"), finding("Pod/api-1", "CrashLoopBackOff"),
+                                      finding("Pod/other-1", "CrashLoopBackOff")], revision=3)
+    assert verdict["confirmed"] and verdict["mitigation"] == "rollback"
+    assert [f["object"] for f in verdict["findings"]] == ["Deployment/api", "Pod/api-1"]
+
+
+def test_a_down_service_that_does_not_crash_is_restarted_and_a_first_revision_is_never_rolled_back():
+    [down] = alerts.plan(alert="ServiceDown", namespace="p", workload="api")
+    assert alerts.judge(down, [finding("Deployment/api", "Unavailable")], revision=2)["mitigation"] == "restart"
+    [crash] = alerts.plan(alert="CrashLoopBackOff", namespace="p", workload="api")
+    assert alerts.judge(crash, [finding("Pod/api-1", "CrashLoopBackOff")], revision=1)["mitigation"] == "restart"
+
+
+def test_no_cause_seen_or_no_safe_mitigation_means_none():
+    [crash] = alerts.plan(alert="CrashLoopBackOff", namespace="p", workload="api")
+    verdict = alerts.judge(crash, [finding("Service/orphan", "SelectorMatchesNoPod")], revision=2)
+    assert (verdict["confirmed"], verdict["mitigation"]) == (False, "none")
+    [disk] = alerts.plan(alert="DiskSpaceLow", namespace="p")
+    verdict = alerts.judge(disk, [], volumes=[{"name": "data", "severity": "critical", "problem": "Lost", "message": "gone"},
+                                              {"name": "ok", "severity": None}])
+    assert verdict["confirmed"] and verdict["mitigation"] == "none"
+    assert verdict["findings"][0]["object"] == "PersistentVolumeClaim/data"
+    assert "no safe automatic mitigation" in verdict["reason"]
