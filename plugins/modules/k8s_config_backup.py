@@ -224,7 +224,7 @@ pruned:
   returned: always
   type: list
   elements: dict
-skipped:
+excluded:
   description: Objects left out because a controller or the cluster makes them (at most 50, with the reason).
   returned: always
   type: list

@@ -48,7 +48,7 @@ try:
 except ImportError:
     YAML_IMPORT_ERROR = traceback.format_exc()
 
-MAX_SKIPPED_SHOWN = 50
+MAX_EXCLUDED_SHOWN = 50
 
 
 class ExportFailed(Exception):
@@ -129,7 +129,7 @@ class Exporter:
         self.store = None
         self.result = {"changed": False, "name": self.name, "archive": self.archive, "sidecar": self.sidecar_path,
                        "counts": {}, "objects": 0, "sha256": None, "secrets_encrypted": 0, "s3_keys": [],
-                       "pruned": [], "skipped": []}
+                       "pruned": [], "excluded": []}
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -195,7 +195,7 @@ class Exporter:
                 except ArchiveError as exc:
                     raise ExportFailed(str(exc)) from None
                 chosen[path] = (kind, api_version, namespace, meta.get("name"), clean.clean_object(item, kind, api_version))
-        self.result["skipped"] = skipped[:MAX_SKIPPED_SHOWN]
+        self.result["excluded"] = skipped[:MAX_EXCLUDED_SHOWN]
         counts = {}
         for kind, *_rest in chosen.values():
             counts[kind] = counts.get(kind, 0) + 1
