@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -203,8 +202,11 @@ def cluster_ns(k8s_cluster):
     # default ServiceAccount and the Deployment's ReplicaSet.
     wait_until(lambda: k8s_cluster.kubectl("get", "-n", namespace, "configmap/kube-root-ca.crt", "serviceaccount/default",
                                            check=False).returncode == 0, "the namespace's root CA and default account")
-    wait_until(lambda: k8s_cluster.kubectl("get", "-n", namespace, "replicasets", "-o", "name").stdout.strip(),
-               "the Deployment's ReplicaSet")
+
+    def replica_sets():
+        return k8s_cluster.kubectl("get", "-n", namespace, "replicasets", "-o", "name").stdout.strip()
+
+    wait_until(replica_sets, "the Deployment's ReplicaSet")
     yield namespace
     k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 

@@ -62,8 +62,8 @@ def make_archive(tmp_path, name="b"):
     writer.add(path, b"kind: ConfigMap\n", {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop",
                                             "name": "app", "encrypted": False})
     secret = archive.member_path("shop", "Secret", "db", encrypted=True)
-    writer.add(secret, vault.encrypt(PLAIN, "pw"), {"apiVersion": "v1", "kind": "Secret", "namespace": "shop",
-                                                     "name": "db", "encrypted": True})
+    meta = {"apiVersion": "v1", "kind": "Secret", "namespace": "shop", "name": "db", "encrypted": True}
+    writer.add(secret, vault.encrypt(PLAIN, "pw"), meta)
     record = writer.commit({"name": name, "created": "2026-12-04T00:00:00Z", "namespaces": ["shop"],
                             "counts": {"ConfigMap": 1, "Secret": 1}, "objects": 2})
     return tmp_path / f"{name}.tar.gz", record
