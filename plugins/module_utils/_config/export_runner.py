@@ -17,23 +17,23 @@ the same name) is checked before anything is written.
 
 from __future__ import annotations
 
-import datetime
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.sre.runbooks.plugins.module_utils._backup.retention import RetentionError, normalize_policy
+from ansible_collections.sre.runbooks.plugins.module_utils._backup.store import utc_now, write_atomic
 from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError, plain_text
 from ansible_collections.sre.runbooks.plugins.module_utils._config import backups as bk
 from ansible_collections.sre.runbooks.plugins.module_utils._config import clean
-from ansible_collections.sre.runbooks.plugins.module_utils._config import vault
+from ansible_collections.sre.runbooks.plugins.module_utils._config import vault, yaml_text
 from ansible_collections.sre.runbooks.plugins.module_utils._config.archive import (
     ArchiveError,
     ArchiveWriter,
     dumps,
     member_path,
 )
+from ansible_collections.sre.runbooks.plugins.module_utils._config.encrypt_pool import encrypt_all
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, connect
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError, check_namespace_name
 from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Error, S3Store, ensure_boto3
@@ -53,10 +53,6 @@ MAX_EXCLUDED_SHOWN = 50
 
 class ExportFailed(Exception):
     """The task fails with this sentence."""
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def default_name(now):
@@ -108,9 +104,13 @@ def vault_password(params, kinds):
                      "or SRE_RUNBOOKS_VAULT_PASSWORD (or leave Secret out of kinds); nothing was written.")
 
 
+def _quoted(text):
+    """A double-quoted YAML scalar by PyYAML, for the rare strings yaml_text leaves to it."""
+    return yaml.dump(text, Dumper=YamlDumper, default_style='"', width=1 << 20).strip()
+
+
 def to_yaml(obj):
-    return yaml.dump(obj, Dumper=YamlDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                     width=1 << 20).encode("utf-8")
+    return yaml_text.dump(obj, _quoted).encode("utf-8")
 
 
 class Exporter:
@@ -226,22 +226,23 @@ class Exporter:
 
     def write(self, members, manifest):
         os.makedirs(self.dest, mode=0o700, exist_ok=True)
+        # A Secret's YAML exists only in memory: the archive receives its vault text.
+        plain = {path: to_yaml(entry[4]) for path, entry in members if entry[0] == "Secret"}
+        sealed = dict(zip(plain, encrypt_all(plain.values(), self.password)))
+        plain.clear()
         writer = ArchiveWriter(self.archive)
         try:
             for path, (kind, api_version, namespace, name, obj) in members:
-                data = to_yaml(obj)
                 encrypted = kind == "Secret"
-                if encrypted:
-                    # The Secret's YAML never leaves this function unencrypted.
-                    data = vault.encrypt(data, self.password)
-                    self.result["secrets_encrypted"] += 1
+                data = sealed.pop(path) if encrypted else to_yaml(obj)
                 writer.add(path, data, {"apiVersion": api_version, "kind": kind, "namespace": namespace,
                                         "name": name, "encrypted": encrypted})
+                self.result["secrets_encrypted"] += int(encrypted)
             record = writer.commit(manifest)
         except BaseException:
             writer.abort()
             raise
-        write_atomically(self.sidecar_path, dumps(record).encode("utf-8"))
+        write_atomic(self.sidecar_path, dumps(record).encode("utf-8"))
         self.result.update(changed=True, sha256=record["archive_sha256"], size=record["archive_size"])
         return record
 
@@ -303,22 +304,6 @@ class Exporter:
         after = sorted(n for n in local_before + [self.name] if n not in gone)
         self.result["diff"] = {"before": {"backups": local_before}, "after": {"backups": after}}
         return self.result
-
-
-def write_atomically(path, data, mode=0o600):
-    """Write ``data`` to ``path`` through a temp file in the same folder, fsynced, then renamed."""
-    handle, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def run_module(module):

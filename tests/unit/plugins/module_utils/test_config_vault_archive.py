@@ -141,3 +141,14 @@ def test_abort_leaves_nothing(tmp_path):
     writer.abort()
     writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_encrypt_all_in_workers_or_here_gives_each_secret_its_own_salt(cpus):
+    from ansible_collections.sre.runbooks.plugins.module_utils._config import encrypt_pool
+    texts = [b"secret %d\n" % i for i in range(encrypt_pool.MIN_PARALLEL)]
+    sealed = encrypt_pool.encrypt_all(texts, b"pw", cpus=cpus)
+    assert [vault.decrypt(text, b"pw") for text in sealed] == texts
+    assert len({text.splitlines()[1] for text in sealed}) == len(texts)  # distinct salts
+    assert encrypt_pool.workers_for(len(texts), cpus) == (0 if cpus == 1 else 2)
+    assert encrypt_pool.workers_for(3, 8) == 0 and encrypt_pool.workers_for(1000, 64) == encrypt_pool.MAX_WORKERS
