@@ -274,6 +274,27 @@ class KubeApi:
                 item["kind"] = kind
         return result
 
+    def get_path(self, path, query=None):
+        """GET any API path (``/version``, a discovery document, a custom resource collection) as JSON."""
+        return self._call("GET", path, query)
+
+    def list_path(self, path, label_selector=None, limit=500):
+        """Every item of the collection at ``path`` (``/apis/g/v/namespaces/n/plural`` or cluster-wide),
+        fetched in pages of ``limit`` items with the API's ``continue`` token; items come without kind/apiVersion."""
+        items = []
+        token = None
+        while True:
+            query = [("limit", str(int(limit)))]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            page = self._call("GET", path, query)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
     def log(self, namespace, pod, container=None, since_seconds=None, limit_bytes=None, previous=False,
             tail_lines=None):
         """The text of a container's log (``kubectl logs``): the newest ``since_seconds``, at most

@@ -1,0 +1,154 @@
+"""The configuration backup's shared contract: Ansible Vault 1.1 text in memory, and the checked archive format."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from ansible_collections.sre.runbooks.plugins.module_utils._config import archive, vault
+
+PLAIN = b"apiVersion: v1\nkind: Secret\ndata:\n  password: czNjcjN0\n"
+
+
+def test_vault_round_trip_and_layout():
+    text = vault.encrypt(PLAIN, "pw")
+    assert text.startswith(vault.HEADER + b"\n") and text.endswith(b"\n") and vault.is_vault(text)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert PLAIN not in text and b"czNjcjN0" not in text
+    assert vault.decrypt(text, b"pw") == PLAIN
+    assert vault.encrypt(PLAIN, "pw") != text  # a fresh salt every time
+
+
+def test_vault_refuses_a_wrong_password_and_damaged_text():
+    text = vault.encrypt(PLAIN, "pw")
+    with pytest.raises(vault.VaultError, match="does not open with this vault password"):
+        vault.decrypt(text, "wrong", "Secret shop/db")
+    with pytest.raises(vault.VaultError, match="not Ansible Vault text"):
+        vault.decrypt(PLAIN, "pw")
+    with pytest.raises(vault.VaultError, match="damaged"):
+        vault.decrypt(vault.HEADER + b"\nzz\n", "pw")
+    lines = text.splitlines()
+    flipped = lines[2][:-1] + (b"0" if lines[2][-1:] != b"0" else b"1")
+    with pytest.raises(vault.VaultError):
+        vault.decrypt(b"\n".join(lines[:2] + [flipped] + lines[3:]), "pw")
+
+
+def test_ansible_vaultlib_opens_ours_and_we_open_its():
+    parsing = pytest.importorskip("ansible.parsing.vault")
+    lib = parsing.VaultLib([("default", parsing.VaultSecret(b"pw"))])
+    assert lib.decrypt(vault.encrypt(PLAIN, "pw")) == PLAIN
+    theirs = lib.encrypt(PLAIN)
+    assert vault.decrypt(theirs, b"pw") == PLAIN
+
+
+def test_read_password_file(tmp_path):
+    good = tmp_path / "pw"
+    good.write_bytes(b"s3cret\n\n")
+    assert vault.read_password_file(str(good)) == b"s3cret"
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"\n")
+    with pytest.raises(vault.VaultError, match="is empty"):
+        vault.read_password_file(str(empty))
+    with pytest.raises(vault.VaultError, match="cannot be read"):
+        vault.read_password_file(str(tmp_path / "missing"))
+
+
+def make_archive(tmp_path, name="b"):
+    writer = archive.ArchiveWriter(str(tmp_path / f"{name}.tar.gz"))
+    path = archive.member_path("shop", "ConfigMap", "app")
+    writer.add(path, b"kind: ConfigMap\n", {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop",
+                                            "name": "app", "encrypted": False})
+    secret = archive.member_path("shop", "Secret", "db", encrypted=True)
+    meta = {"apiVersion": "v1", "kind": "Secret", "namespace": "shop", "name": "db", "encrypted": True}
+    writer.add(secret, vault.encrypt(PLAIN, "pw"), meta)
+    record = writer.commit({"name": name, "created": "2026-12-04T00:00:00Z", "namespaces": ["shop"],
+                            "counts": {"ConfigMap": 1, "Secret": 1}, "objects": 2})
+    return tmp_path / f"{name}.tar.gz", record
+
+
+def test_archive_round_trip_and_sidecar(tmp_path):
+    path, record = make_archive(tmp_path)
+    assert record["archive_size"] == path.stat().st_size and "files" not in record
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["b.tar.gz"]  # no temp file left behind
+    archive.check_sidecar(str(path), record, "b")
+    manifest, members = archive.read_archive(str(path))
+    assert manifest["format_version"] == archive.FORMAT_VERSION and manifest["objects"] == 2
+    assert sorted(members) == ["resources/shop/ConfigMap/app.yaml", "resources/shop/Secret/db.yaml.vault"]
+    assert vault.decrypt(members["resources/shop/Secret/db.yaml.vault"], "pw") == PLAIN
+
+
+def test_a_changed_byte_is_refused_by_the_sidecar_check(tmp_path):
+    path, record = make_archive(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(archive.ArchiveError, match="does not match its sidecar checksum"):
+        archive.check_sidecar(str(path), record, "b")
+
+
+def rewrite(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_a_member_changed_inside_a_rebuilt_archive_is_refused(tmp_path):
+    path, _record = make_archive(tmp_path)
+    manifest, members = archive.read_archive(str(path))
+    members["resources/shop/ConfigMap/app.yaml"] = b"kind: ConfigMap\nchanged: true\n"
+    rewrite(path, dict(members, **{archive.MANIFEST: json.dumps(manifest).encode()}))
+    with pytest.raises(archive.ArchiveError, match="sha256 of resources/shop/ConfigMap/app.yaml"):
+        archive.read_archive(str(path))
+
+
+def test_a_newer_format_version_is_refused(tmp_path):
+    path, record = make_archive(tmp_path)
+    manifest, members = archive.read_archive(str(path))
+    rewrite(path, dict(members, **{archive.MANIFEST: json.dumps(dict(manifest, format_version=2)).encode()}))
+    with pytest.raises(archive.ArchiveError, match="format version 2, newer"):
+        archive.read_archive(str(path))
+    with pytest.raises(archive.ArchiveError, match="format version 2, newer"):
+        archive.check_sidecar(str(path), dict(record, format_version=2), "b")
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "resources/shop/ConfigMap/../../x.yaml", "resources/shop/app.yaml",
+                                 "/abs/resources/x.yaml", "resources/shop/configmap/app.yaml", "resources/shop/ConfigMap/app.txt"])
+def test_members_outside_the_layout_are_refused(tmp_path, bad):
+    path, _record = make_archive(tmp_path)
+    manifest, members = archive.read_archive(str(path))
+    rewrite(path, dict(members, **{bad: b"x", archive.MANIFEST: json.dumps(manifest).encode()}))
+    with pytest.raises(archive.ArchiveError, match="outside its layout"):
+        archive.read_archive(str(path))
+
+
+def test_member_path_refuses_names_that_are_not_kubernetes_names():
+    assert archive.member_path(None, "ClusterRole", "view") == "resources/_cluster/ClusterRole/view.yaml"
+    for namespace, kind, name in (("shop", "ConfigMap", "../x"), ("..", "ConfigMap", "x"), ("shop", "configMap", "x"),
+                                  ("shop", "ConfigMap", "a/b")):
+        with pytest.raises(archive.ArchiveError):
+            archive.member_path(namespace, kind, name)
+
+
+def test_abort_leaves_nothing(tmp_path):
+    writer = archive.ArchiveWriter(str(tmp_path / "x.tar.gz"))
+    writer.add("resources/shop/ConfigMap/a.yaml", b"x", {})
+    writer.abort()
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_encrypt_all_in_workers_or_here_gives_each_secret_its_own_salt(cpus):
+    from ansible_collections.sre.runbooks.plugins.module_utils._config import encrypt_pool
+    texts = [b"secret %d\n" % i for i in range(encrypt_pool.MIN_PARALLEL)]
+    sealed = encrypt_pool.encrypt_all(texts, b"pw", cpus=cpus)
+    assert [vault.decrypt(text, b"pw") for text in sealed] == texts
+    assert len({text.splitlines()[1] for text in sealed}) == len(texts)  # distinct salts
+    assert encrypt_pool.workers_for(len(texts), cpus) == (0 if cpus == 1 else 2)
+    assert encrypt_pool.workers_for(3, 8) == 0 and encrypt_pool.workers_for(1000, 64) == encrypt_pool.MAX_WORKERS
