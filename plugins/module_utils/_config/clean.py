@@ -146,15 +146,41 @@ def _explicit_node_ports(last_applied):
     return {(port.get("port"), port.get("name")) for port in ports if isinstance(port, dict) and port.get("nodePort")}
 
 
-def _clean_service(obj, annotations):
+def _managed_node_ports(managed_fields):
+    """The ports (by port number and name) whose nodePort a client wrote, from metadata.managedFields.
+
+    The API server allocates the other nodePorts itself and records no manager for them; a port set by
+    kubectl, by an apply or by our own restore carries ``f:nodePort`` under its ``k:{"port":..}`` key.
+    """
+    explicit = set()
+    for entry in managed_fields or []:
+        ports = ((((entry or {}).get("fieldsV1") or {}).get("f:spec") or {}).get("f:ports")) or {}
+        for key, fields in ports.items():
+            if not key.startswith("k:") or not isinstance(fields, dict) or "f:nodePort" not in fields:
+                continue
+            try:
+                port_key = json.loads(key[2:])
+            except ValueError:
+                continue
+            explicit.add(port_key.get("port"))
+    return explicit
+
+
+def _clean_service(obj, annotations, managed_fields=None):
     spec = obj.get("spec") or {}
+    # A headless Service's clusterIP "None" is its definition, not an allocation.
+    headless = spec.get("clusterIP") == "None"
     for field in ("clusterIP", "clusterIPs", "healthCheckNodePort"):
         spec.pop(field, None)
+    if headless:
+        spec["clusterIP"] = "None"
     if spec.get("type") == "ExternalName":
         return
     explicit = set()
     if spec.get("type") in ("NodePort", "LoadBalancer"):
         explicit = _explicit_node_ports(annotations.get(LAST_APPLIED))
+        explicit |= {(port.get("port"), port.get("name")) for port in spec.get("ports") or []
+                     if port.get("port") in _managed_node_ports(managed_fields)}
     for port in spec.get("ports") or []:
         if "nodePort" in port and (port.get("port"), port.get("name")) not in explicit:
             port.pop("nodePort")
@@ -191,12 +217,13 @@ def clean_object(obj, kind, api_version):
     meta = obj.get("metadata") or {}
     original = meta.get("annotations") or {}
     annotations = dict(original)
+    managed_fields = meta.get("managedFields")
     for field in METADATA_DROPPED:
         meta.pop(field, None)
     for key in ANNOTATIONS_DROPPED:
         annotations.pop(key, None)
     if kind == "Service":
-        _clean_service(obj, original)
+        _clean_service(obj, original, managed_fields)
     elif kind == "PersistentVolumeClaim":
         meta["annotations"] = annotations
         _clean_pvc(obj, meta)

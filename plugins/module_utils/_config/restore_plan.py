@@ -164,7 +164,8 @@ def check_object(obj, meta, member):
 
 def map_namespace(obj, namespace_map):
     """A copy of ``obj`` moved by ``namespace_map`` (old -> new): its namespace, a Namespace object's name
-    (and its ``kubernetes.io/metadata.name`` label), the ServiceAccount subjects of (Cluster)RoleBindings."""
+    (and its ``kubernetes.io/metadata.name`` label), the ServiceAccount subjects of (Cluster)RoleBindings. A
+    Service moved to another namespace loses its nodePorts (cluster-wide: the original may still hold them)."""
     if not namespace_map:
         return obj
     obj = copy.deepcopy(obj)
@@ -179,6 +180,10 @@ def map_namespace(obj, namespace_map):
         return obj
     if metadata.get("namespace") in namespace_map:
         metadata["namespace"] = namespace_map[metadata["namespace"]]
+        if obj.get("kind") == "Service":
+            # nodePorts are cluster-wide: a copy beside its original gets ports of its own.
+            for port in (obj.get("spec") or {}).get("ports") or []:
+                port.pop("nodePort", None)
     if obj.get("kind") in ("RoleBinding", "ClusterRoleBinding"):
         for subject in obj.get("subjects") or []:
             if subject.get("kind") == "ServiceAccount" and subject.get("namespace") in namespace_map:

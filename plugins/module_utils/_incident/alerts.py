@@ -19,15 +19,13 @@ whose pods do not crash is restarted, a slow one is scaled up.
 from __future__ import annotations
 
 # name -> (runbooks' triage, the findings that confirm it, the mitigation)
+_CRASHES = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "Error")
 CATALOG = {
     "ServiceDown": ("pods, workload availability, logs and events of the service's workload",
-                    ("Unavailable", "Degraded", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled",
-                     "NotReady", "Error"), "restart"),
-    "HighErrorRate": ("the workload's pods and logs, and the error-rate SLO", ("CrashLoopBackOff", "Error", "Degraded",
-                                                                                "OOMKilled"), "rollback"),
+                    ("Unavailable", "Degraded", "NotReady") + _CRASHES, "restart"),
+    "HighErrorRate": ("the workload's pods and logs, and the error-rate SLO", ("Degraded",) + _CRASHES, "rollback"),
     "HighResponseTime": ("pods, HPA headroom and resource use of the workload", ("AtMaxReplicas", "Degraded"), "scale_up"),
-    "SLOViolation": ("the SLO, the workload's pods and its last rollout", ("CrashLoopBackOff", "Degraded", "Unavailable",
-                                                                           "Error"), "rollback"),
+    "SLOViolation": ("the SLO, the workload's pods and its last rollout", ("Degraded", "Unavailable") + _CRASHES, "rollback"),
     "ServiceUnavailable": ("Services without ready endpoints, selectors matching no pod, Ingress backends (I6)",
                            ("NoReadyEndpoints", "SelectorMatchesNoPod", "BackendServiceMissing", "BackendPortMissing",
                             "BackendWithoutEndpoints"), "restart"),

@@ -5,9 +5,17 @@ a namespace per test. The cluster itself is the session fixture ``k8s_cluster`` 
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import pytest
+
+from tests.integration.module_runner import COLLECTIONS, ensure_collection_link
+
+# Tests here import the collection's module_utils (the vault format) to read what the modules wrote.
+ensure_collection_link()
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402

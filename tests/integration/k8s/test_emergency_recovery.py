@@ -41,8 +41,9 @@ def ns(k8s_cluster, core, apps):
     core.create_namespace({"metadata": {"name": name}})
     apps.create_namespaced_deployment(name, workload("api", 2))
     apps.create_namespaced_deployment(name, workload("worker", 1))
-    apps.create_namespaced_stateful_set(name, dict(workload("queue", 1), spec=dict(workload("queue", 1)["spec"],
-                                                                                        serviceName="queue")))
+    queue = workload("queue", 1)
+    queue["spec"]["serviceName"] = "queue"
+    apps.create_namespaced_stateful_set(name, queue)
 
     def ready():
         return ((apps.read_namespaced_deployment("api", name).status.available_replicas or 0) == 2

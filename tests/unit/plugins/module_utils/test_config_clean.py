@@ -182,3 +182,16 @@ def test_scan_folder_reads_only_pairs_of_our_format_and_never_follows_symlinks(t
     assert sorted(p.name for p in dest.iterdir()) == ["far.json", "far.tar.gz", "lonely.json", "notes.json", "notes.tar.gz"]
     with pytest.raises(ValueError):
         bk.remove_from_folder(dest, "../outside/far")
+
+
+def test_a_node_port_a_client_wrote_is_kept_by_its_managed_fields_and_headless_stays_headless():
+    managed = [{"manager": "sre.runbooks", "operation": "Update", "fieldsV1": {"f:spec": {"f:ports": {
+        'k:{"port":80,"protocol":"TCP"}': {".": {}, "f:nodePort": {}, "f:port": {}},
+        'k:{"port":443,"protocol":"TCP"}': {".": {}, "f:port": {}}}}}}]
+    body = obj("Service", metadata={"managedFields": managed}, spec={
+        "type": "NodePort", "clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"],
+        "ports": [{"port": 80, "nodePort": 30080}, {"port": 443, "nodePort": 31443}]})
+    ports = clean.clean_object(body, "Service", "v1")["spec"]["ports"]
+    assert ports == [{"port": 80, "nodePort": 30080}, {"port": 443}]
+    headless = obj("Service", spec={"clusterIP": "None", "clusterIPs": ["None"], "ports": [{"port": 80}]})
+    assert clean.clean_object(headless, "Service", "v1")["spec"] == {"clusterIP": "None", "ports": [{"port": 80}]}

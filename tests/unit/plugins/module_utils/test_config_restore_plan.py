@@ -165,3 +165,10 @@ def test_terminating_namespaces():
                 ("Namespace", "", "ops"): {"metadata": {"name": "ops"}}}
     assert rp.terminating_namespaces(objects, existing) == ["shop"]
     assert rp.terminating_namespaces(objects[2:], existing) == []
+
+
+def test_a_service_moved_to_another_namespace_leaves_its_node_ports_to_the_original():
+    service = {"kind": "Service", "metadata": {"name": "edge", "namespace": "shop"},
+               "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}}
+    assert rp.map_namespace(service, {"shop": "shop2"})["spec"]["ports"] == [{"port": 80}]
+    assert rp.map_namespace(service, {"other": "x"})["spec"]["ports"] == [{"port": 80, "nodePort": 30080}]
