@@ -117,7 +117,7 @@ def judge(response, findings, revision=None, volumes=None):
 
 
 def _concerns(obj, workload):
-    kind, _, name = obj.partition("/")
+    kind, name = (obj.split("/", 1) + [""])[:2]
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "Service", "HorizontalPodAutoscaler"):
         return name == workload
     if kind in ("Ingress", "PersistentVolumeClaim"):
