@@ -70,16 +70,16 @@ class AlertmanagerClient:
 
     def list_silences(self):
         resp = self._call("GET", "/api/v2/silences")
-        if not isinstance(resp.json, list):
+        if not isinstance(resp.json, list) or not all(isinstance(item, dict) and item.get("id") for item in resp.json):
             raise AlertmanagerError(f"Alertmanager at {self.where} did not answer GET /api/v2/silences with a JSON list "
-                                    f"(is {self.where} an Alertmanager?).")
-        return [item for item in resp.json if isinstance(item, dict)]
+                                    f"of silences (is {self.where} an Alertmanager?).")
+        return resp.json
 
     def get_silence(self, silence_id):
         resp = self._call("GET", "/api/v2/silence/" + quote(str(silence_id), safe=""), what="silence")
         if resp is None:
             return None
-        if not isinstance(resp.json, dict):
+        if not isinstance(resp.json, dict) or not resp.json.get("id"):
             raise AlertmanagerError(f"Alertmanager at {self.where} did not answer with the silence as JSON.")
         return resp.json
 

@@ -85,6 +85,8 @@ def matcher_key(matcher):
 
 
 def same_matchers(left, right):
+    if not all(isinstance(m, dict) for m in list(left or []) + list(right or [])):
+        return False
     return sorted(map(matcher_key, left or [])) == sorted(map(matcher_key, right or []))
 
 
