@@ -21,7 +21,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;;[^\x1b]*\x1b\\")
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
 # Scenarios that drive the Kubernetes API as well as the data services.
-NEEDS_K8S = {"k8s_jobs", "health_check", "weekly_maintenance", "rollout", "blue_green", "capacity", "secret_rotation", "security_checks", "run_lock"}
+NEEDS_K8S = {"k8s_jobs", "health_check", "weekly_maintenance", "rollout", "blue_green", "capacity", "secret_rotation", "security_checks", "run_lock",
+             "maintenance_window"}
 # Scenarios that read Prometheus history: () -> (OpenMetrics, extra environment); each gets a
 # Prometheus of its own that starts on that history (PROMETHEUS_URL points at it).
 PROMETHEUS_HISTORY = {"capacity": scenario_history}

@@ -77,8 +77,8 @@ def test_body_and_public_form():
     body = plan.silence_body([NS], NOW, NOW + timedelta(hours=1), "M2", "me", silence_id="s1")
     assert body == {"matchers": [NS], "startsAt": "2026-12-05T01:00:00.000Z", "endsAt": "2026-12-05T02:00:00.000Z",
                     "comment": "M2", "createdBy": "me", "id": "s1"}
-    assert plan.public(silence("s1", [NS]))["matchers"] == [{"name": "namespace", "value": "a|b", "is_regex": True,
-                                                              "is_equal": True}]
+    expected = [{"name": "namespace", "value": "a|b", "is_regex": True, "is_equal": True}]
+    assert plan.public(silence("s1", [NS]))["matchers"] == expected
     assert plan.public(None) is None
 
 

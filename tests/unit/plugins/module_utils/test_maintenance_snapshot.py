@@ -53,9 +53,9 @@ def test_replicas_and_images_that_differ_are_findings():
 
 
 def test_hpa_scaled_replicas_within_bounds_are_not_findings_but_outside_are():
-    inside = state(*[o for o in _objects(BEFORE)], workload("Deployment", "web", 4, {"app": "web:1"}))
+    inside = state(*_objects(BEFORE), workload("Deployment", "web", 4, {"app": "web:1"}))
     assert compare(BEFORE, inside) == []
-    outside = state(*[o for o in _objects(BEFORE)], workload("Deployment", "web", 9, {"app": "web:1"}))
+    outside = state(*_objects(BEFORE), workload("Deployment", "web", 9, {"app": "web:1"}))
     assert [f["field"] for f in compare(BEFORE, outside)] == ["replicas"]
 
 
