@@ -265,9 +265,10 @@ def service_env(state: dict) -> dict[str, str]:
         "REDIS_HOST": redis["host"], "REDIS_PORT": redis["port"],
         "S3_ENDPOINT_URL": s3["endpoint_url"], "AWS_ACCESS_KEY_ID": s3["access_key"],
         "AWS_SECRET_ACCESS_KEY": s3["secret_key"], "AWS_DEFAULT_REGION": s3["region"],
-        "PROMETHEUS_URL": prom["url"], "ALERTMANAGER_URL": state["alertmanager"]["url"],
-        "SRE_SERVICES_FILE": state["json_file"],
+        "PROMETHEUS_URL": prom["url"], "SRE_SERVICES_FILE": state["json_file"],
     }
+    if "alertmanager" in state:  # a set started before Alertmanager joined the harness has none
+        values["ALERTMANAGER_URL"] = state["alertmanager"]["url"]
     return {k: str(v) for k, v in values.items()}
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration.module_runner import run_module, run_module_tasks
+from tests.integration.module_runner import run_module_tasks
 
 MODULE = "sre.runbooks.alertmanager_silence"
 MATCHERS = [{"name": "namespace", "value": "ns-a|ns-b", "is_regex": True}, {"name": "severity", "value": "page"}]
@@ -114,11 +114,18 @@ def test_absent_by_id_and_failures_are_one_sentence(am_url):
     assert not unknown["changed"]
     assert [s["status"]["state"] for s in silences(am_url) if s["id"] == made["silence"]["id"]] == ["expired"]
 
-    unreachable = run_module(MODULE, dict(base, alertmanager_url="http://127.0.0.1:1", alertmanager_timeout=2))
+    # Failures, in one play: each is one sentence.
+    no_duration = {k: v for k, v in base.items() if k != "duration"}
+    failures, _proc = run_module_tasks(MODULE, [
+        {"name": "unreachable", MODULE: dict(base, alertmanager_url="http://127.0.0.1:1", alertmanager_timeout=2),
+         "ignore_errors": True},
+        {"name": "bad regex", MODULE: dict(base, matchers=[{"name": "job", "value": "(", "is_regex": True}]),
+         "ignore_errors": True},
+        {"name": "past end", MODULE: dict(no_duration, ends_at="2020-01-01T00:00:00Z"), "ignore_errors": True},
+    ])
+    unreachable, bad_regex, past = failures
     assert unreachable.failed
     assert unreachable["msg"] == "Cannot reach Alertmanager at http://127.0.0.1:1: connection refused."
-    bad_regex = run_module(MODULE, dict(base, matchers=[{"name": "job", "value": "(", "is_regex": True}]))
     assert bad_regex.failed and "not a valid regular expression" in bad_regex["msg"]
     assert bad_regex["msg"].count("\n") == 0 and bad_regex["msg"].endswith(".")
-    past = run_module(MODULE, {**{k: v for k, v in base.items() if k != "duration"}, "ends_at": "2020-01-01T00:00:00Z"})
     assert past.failed and "not in the future" in past["msg"]

@@ -66,9 +66,6 @@ def test_on_then_off_silences_during_the_window_only(window, core):
     assert live[0]["comment"] == "sre.runbooks M2 maintenance window onoff"
     assert flag(core, ns) == {"enabled": "true", "reason": "pytest window", "until": live[0]["endsAt"]}
 
-    again = run_playbook(PLAYBOOK, dict(base, maintenance_window_phase="on"), env=window["env"])
-    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
-
     off = run_playbook(PLAYBOOK, dict(base, maintenance_window_phase="off"), env=window["env"])
     assert off.returncode == 0, (off.stdout + off.stderr)[-4000:]
     assert [s["status"]["state"] for s in silences(am, ns)] == ["expired"]
