@@ -16,22 +16,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible.module_utils.basic import env_fallback
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange_with, join_url
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import server_args, transport_ranges
 
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange, join_url
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import transport_args, transport_ranges
-
-ALERTMANAGER_COMMON_ARGS = {
-    "alertmanager_url": {"type": "str", "default": "http://localhost:9093",
-                         "fallback": (env_fallback, ["ALERTMANAGER_URL"])},
-    "alertmanager_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["ALERTMANAGER_TOKEN"])},
-    "alertmanager_username": {"type": "str", "fallback": (env_fallback, ["ALERTMANAGER_USERNAME"])},
-    "alertmanager_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["ALERTMANAGER_PASSWORD"])},
-    **transport_args("alertmanager"),
-}
+ALERTMANAGER_COMMON_ARGS, ALERTMANAGER_MUTUALLY_EXCLUSIVE, ALERTMANAGER_REQUIRED_TOGETHER = server_args(
+    "alertmanager", "ALERTMANAGER", "http://localhost:9093")
 ALERTMANAGER_RANGES = transport_ranges("alertmanager")
-ALERTMANAGER_MUTUALLY_EXCLUSIVE = [("alertmanager_token", "alertmanager_username")]
-ALERTMANAGER_REQUIRED_TOGETHER = [("alertmanager_username", "alertmanager_password")]
 
 
 class AlertmanagerError(Exception):
@@ -50,13 +40,8 @@ class AlertmanagerClient:
         return describe_url(self.url)
 
     def _call(self, method, path, body=None, what="answer"):
-        params = self.params
         try:
-            resp = exchange(method, join_url(self.url, path), body=body,
-                            timeout=params.get("alertmanager_timeout") or 30.0,
-                            validate_certs=params.get("alertmanager_validate_certs", True),
-                            ca_path=params.get("alertmanager_ca_path"), token=params.get("alertmanager_token"),
-                            username=params.get("alertmanager_username"), password=params.get("alertmanager_password"))
+            resp = exchange_with(self.params, "alertmanager", method, join_url(self.url, path), body=body)
         except TransportError as exc:
             raise AlertmanagerError(f"Cannot reach Alertmanager at {self.where}: {exc.cause}.") from None
         if resp.status == 404 and what == "silence":
