@@ -69,6 +69,16 @@ attributes:
       - sre.runbooks.k8s
 """
 
+    ACTIONGROUP_ALERTMANAGER = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.alertmanager) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.alertmanager
+"""
+
     ACTIONGROUP_PLATFORM = r"""
 options: {}
 attributes:

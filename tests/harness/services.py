@@ -1,7 +1,7 @@
 """Start and stop the real services the collection is tested against, on loopback only.
 
 One implementation serves pytest fixtures, molecule, ``make demo`` and ``make bench``:
-PostgreSQL 15 (a throwaway cluster), Redis, moto's S3 server and Prometheus, each on a
+PostgreSQL 15 (a throwaway cluster), Redis, moto's S3 server, Prometheus and Alertmanager, each on a
 free 127.0.0.1 port. ``up()`` writes ``services.json`` and ``services.env`` into the run
 directory; ``down()`` reads them back and stops everything, so nothing outlives a run.
 """
@@ -37,6 +37,7 @@ PACKAGES = {
     "redis-server": "redis-server",
     "prometheus": "prometheus",
     "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
     # Not services: pg_backup's zstd compression, and ansible-test sanity's shellcheck test.
     "zstd": "zstd",
     "shellcheck": "shellcheck",
@@ -63,7 +64,7 @@ def ensure_packages() -> None:
     # --no-install-recommends and policy-rc.d-free: we never want the packaged daemons
     # running; the harness starts its own instances on spare ports.
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
-    for unit in ("redis-server", "prometheus", "postgresql"):
+    for unit in ("redis-server", "prometheus", "prometheus-alertmanager", "postgresql"):
         subprocess.run(["service", unit, "stop"], capture_output=True, check=False)
 
 
@@ -193,6 +194,29 @@ def start_prometheus(run_dir: Path, port: int | None = None) -> dict:
             "targets_file": str(pdir / "targets.json"), "log": str(pdir / "server.log")}
 
 
+ALERTMANAGER_CONFIG = """route:
+  receiver: "null"
+  group_wait: 1s
+receivers:
+  - name: "null"
+"""
+
+
+def start_alertmanager(run_dir: Path, port: int | None = None) -> dict:
+    """Alertmanager with one null receiver, on loopback, no cluster gossip, storage in the run dir."""
+    adir = run_dir / "alertmanager"
+    (adir / "data").mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    config = adir / "alertmanager.yml"
+    config.write_text(ALERTMANAGER_CONFIG)
+    proc = _spawn(["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={adir / 'data'}",
+                   f"--web.listen-address={LOOPBACK}:{port}", "--cluster.listen-address=", "--log.level=warn"],
+                  adir / "server.log")
+    url = f"http://{LOOPBACK}:{port}"
+    wait_for(lambda: _http_ok(url + "/-/ready"), f"alertmanager on port {port}")
+    return {"url": url, "port": port, "pid": proc.pid, "data_dir": str(adir / "data"), "log": str(adir / "server.log")}
+
+
 def backfill_prometheus(state: dict, openmetrics: str) -> None:
     """Load history into the running Prometheus with promtool, then restart it on the same port.
 
@@ -243,6 +267,8 @@ def service_env(state: dict) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": s3["secret_key"], "AWS_DEFAULT_REGION": s3["region"],
         "PROMETHEUS_URL": prom["url"], "SRE_SERVICES_FILE": state["json_file"],
     }
+    if "alertmanager" in state:  # a set started before Alertmanager joined the harness has none
+        values["ALERTMANAGER_URL"] = state["alertmanager"]["url"]
     return {k: str(v) for k, v in values.items()}
 
 
@@ -283,6 +309,8 @@ def up(run_dir: Path = DEFAULT_RUN_DIR) -> dict:
         state["s3"] = start_s3(run_dir)
         write_state_partial(state)
         state["prometheus"] = start_prometheus(run_dir)
+        write_state_partial(state)
+        state["alertmanager"] = start_alertmanager(run_dir)
     except Exception:
         write_state_partial(state)
         down(run_dir)
@@ -298,7 +326,7 @@ def write_state_partial(state: dict) -> None:
 
 def _alive(state: dict) -> bool:
     try:
-        for key in ("redis", "s3", "prometheus"):
+        for key in ("redis", "s3", "prometheus", "alertmanager"):
             os.killpg(state[key]["pid"], 0)
         return Path(state["postgres"]["data_dir"], "postmaster.pid").exists()
     except (KeyError, ProcessLookupError, PermissionError):
@@ -310,7 +338,7 @@ def down(run_dir: Path = DEFAULT_RUN_DIR) -> None:
     run_dir = Path(run_dir).resolve()
     state = read_state(run_dir)
     if state:
-        for key in ("prometheus", "s3", "redis"):
+        for key in ("alertmanager", "prometheus", "s3", "redis"):
             if key in state:
                 stop_process_group(state[key]["pid"])
         if "postgres" in state:
@@ -335,6 +363,7 @@ def main(argv: list[str]) -> int:
             print(f"redis      {state['redis']['host']}:{state['redis']['port']}")
             print(f"s3 (moto)  {state['s3']['endpoint_url']}")
             print(f"prometheus {state['prometheus']['url']}")
+            print(f"alertmanager {state['alertmanager']['url']}")
             print(f"env file   {state['env_file']}")
             print(state["json_file"])
         elif argv[1] == "down":

@@ -23,7 +23,7 @@ SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.y
 # Scenarios that drive the Kubernetes API as well as the data services.
 NEEDS_K8S = {"k8s_jobs", "health_check", "weekly_maintenance", "rollout", "blue_green", "capacity", "secret_rotation",
              "security_checks", "run_lock", "emergency_recovery", "config_restore", "node_maintenance",
-             "alert_response", "config_backup"}
+             "alert_response", "config_backup", "maintenance_window"}
 # Scenarios that read Prometheus history: () -> (OpenMetrics, extra environment); each gets a
 # Prometheus of its own that starts on that history (PROMETHEUS_URL points at it).
 PROMETHEUS_HISTORY = {"capacity": scenario_history}

@@ -22,6 +22,7 @@ import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.urls import SSLValidationError, open_url
 from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import (
     InputError,
@@ -40,6 +41,29 @@ def transport_args(prefix):
         f"{prefix}_validate_certs": {"type": "bool", "default": True},
         f"{prefix}_timeout": {"type": "float", "default": 30.0},
     }
+
+
+def server_args(prefix, env_prefix, default_url):
+    """The connection options of an HTTP API client: ``<prefix>_url``, token, basic auth (from ``<ENV_PREFIX>_*``), TLS, timeout.
+
+    Returns (argument spec, mutually_exclusive, required_together) for RunbookModule.
+    """
+    spec = {
+        f"{prefix}_url": {"type": "str", "default": default_url, "fallback": (env_fallback, [f"{env_prefix}_URL"])},
+        f"{prefix}_token": {"type": "str", "no_log": True, "fallback": (env_fallback, [f"{env_prefix}_TOKEN"])},
+        f"{prefix}_username": {"type": "str", "fallback": (env_fallback, [f"{env_prefix}_USERNAME"])},
+        f"{prefix}_password": {"type": "str", "no_log": True, "fallback": (env_fallback, [f"{env_prefix}_PASSWORD"])},
+        **transport_args(prefix),
+    }
+    return spec, [(f"{prefix}_token", f"{prefix}_username")], [(f"{prefix}_username", f"{prefix}_password")]
+
+
+def exchange_with(params, prefix, method, url, **kwargs):
+    """:func:`exchange` with the TLS, timeout and credential options of :func:`server_args` taken from ``params``."""
+    return exchange(method, url, timeout=params.get(f"{prefix}_timeout") or 30.0,
+                    validate_certs=params.get(f"{prefix}_validate_certs", True), ca_path=params.get(f"{prefix}_ca_path"),
+                    token=params.get(f"{prefix}_token"), username=params.get(f"{prefix}_username"),
+                    password=params.get(f"{prefix}_password"), **kwargs)
 
 
 def transport_ranges(prefix):

@@ -18,22 +18,13 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.sre.runbooks.plugins.module_utils._http.client import TransportError, describe_url, exchange, join_url
-from ansible_collections.sre.runbooks.plugins.module_utils._http.client import transport_args, transport_ranges
+from ansible_collections.sre.runbooks.plugins.module_utils._http.client import server_args, transport_ranges
 
-PROMETHEUS_COMMON_ARGS = {
-    "prometheus_url": {"type": "str", "default": "http://localhost:9090", "fallback": (env_fallback, ["PROMETHEUS_URL"])},
-    "prometheus_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_TOKEN"])},
-    "prometheus_username": {"type": "str", "fallback": (env_fallback, ["PROMETHEUS_USERNAME"])},
-    "prometheus_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PROMETHEUS_PASSWORD"])},
-    **transport_args("prometheus"),
-}
+PROMETHEUS_COMMON_ARGS, PROMETHEUS_MUTUALLY_EXCLUSIVE, PROMETHEUS_REQUIRED_TOGETHER = server_args(
+    "prometheus", "PROMETHEUS", "http://localhost:9090")
 # Passed to RunbookModule(ranges=...).
 PROMETHEUS_RANGES = transport_ranges("prometheus")
-PROMETHEUS_MUTUALLY_EXCLUSIVE = [("prometheus_token", "prometheus_username")]
-PROMETHEUS_REQUIRED_TOGETHER = [("prometheus_username", "prometheus_password")]
 
 
 class PrometheusError(Exception):
