@@ -87,8 +87,8 @@ def test_each_isolation_is_confirmed_checked_idempotent_and_undone_exactly(ns, c
 
 
 def test_a_service_that_is_already_cluster_ip_or_missing_is_one_sentence(ns, core):
-    core.create_namespaced_service(ns, {"metadata": {"name": "internal"}, "spec": {"selector": {"app": "api"},
-                                                                                  "ports": [{"port": 80}]}})
+    internal_spec = {"selector": {"app": "api"}, "ports": [{"port": 80}]}
+    core.create_namespaced_service(ns, {"metadata": {"name": "internal"}, "spec": internal_spec})
     internal, missing = run_module_batch(MODULE, [
         {"args": {"namespace": ns, "name": "internal", "mode": "service", "confirm": f"{ns}/internal"}},
         {"args": {"namespace": ns, "name": "ghost", "mode": "scale", "confirm": f"{ns}/ghost"}}])
