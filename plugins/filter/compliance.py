@@ -11,7 +11,7 @@ The logic is module_utils/_compliance/report.py (unit-tested there); each filter
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils._compliance import report
+from ansible_collections.sre.runbooks.plugins.module_utils._compliance import activity, report
 
 
 def _filter_error(message):
@@ -42,9 +42,16 @@ def compliance_junit(checks, name="compliance", timestamp=None):
         raise _filter_error(str(exc)) from None
 
 
+def compliance_activity(health, max_lines=0, window="24h"):
+    try:
+        return activity.checks(health, int(max_lines), str(window))
+    except (AttributeError, TypeError, ValueError):
+        raise _filter_error("compliance_activity needs the result of k8s_health_info read with logs and events.") from None
+
+
 class FilterModule:
     """The compliance report filters."""
 
     def filters(self):
         return {"compliance_waive": compliance_waive, "compliance_summary": compliance_summary,
-                "compliance_junit": compliance_junit}
+                "compliance_junit": compliance_junit, "compliance_activity": compliance_activity}
