@@ -27,7 +27,7 @@ def test_restoring_puts_back_the_recorded_fields_and_drops_the_record():
     saved = {"type": "LoadBalancer", "ports": [{"port": 443, "nodePort": 31443}], "loadBalancerSourceRanges": ["10.0.0.0/8"]}
     isolated = service({"type": "ClusterIP", "ports": [{"port": 443}]},
                        {plan.ANNOTATION: json.dumps({"mode": "service", "spec": saved})})
-    patch, _ = plan.service_patch(isolated, "restored")
+    patch = plan.service_patch(isolated, "restored")[0]
     assert patch == {"spec": saved, "metadata": {"annotations": {plan.ANNOTATION: None}}}
     assert plan.service_patch(service({"type": "ClusterIP"}), "restored") == (None, None)
     assert plan.service_patch(isolated, "isolated")[0] is None  # already isolated: kept as it is
@@ -45,7 +45,7 @@ def test_scale_records_the_replicas_and_puts_them_back():
     assert patch["spec"] == {"replicas": 0} and record == {"replicas": 4}
     isolated = {"metadata": {"name": "api", "annotations": {plan.ANNOTATION: patch["metadata"]["annotations"][plan.ANNOTATION]}},
                 "spec": {"replicas": 0}}
-    back, _ = plan.scale_patch(isolated, "restored")
+    back = plan.scale_patch(isolated, "restored")[0]
     assert back == {"spec": {"replicas": 4}, "metadata": {"annotations": {plan.ANNOTATION: None}}}
 
 
