@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +21,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.harness import services as harness  # noqa: E402
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # A CI cancel or `make test`'s own cleanup sends SIGTERM; as a KeyboardInterrupt pytest still
+    # runs the fixtures' teardown, so the services and the cluster session stop instead of leaking.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
