@@ -33,7 +33,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._config.archive impor
     dumps,
     member_path,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils._config.encrypt_pool import encrypt_all
+from ansible_collections.sre.runbooks.plugins.module_utils._config.encrypt_pool import encrypting
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, connect
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError, check_namespace_name
 from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Error, S3Store, ensure_boto3
@@ -226,25 +226,32 @@ class Exporter:
 
     def write(self, members, manifest):
         os.makedirs(self.dest, mode=0o700, exist_ok=True)
-        # A Secret's YAML exists only in memory: the archive receives its vault text.
-        plain = {path: to_yaml(entry[4]) for path, entry in members if entry[0] == "Secret"}
-        sealed = dict(zip(plain, encrypt_all(plain.values(), self.password)))
-        plain.clear()
-        writer = ArchiveWriter(self.archive)
-        try:
-            for path, (kind, api_version, namespace, name, obj) in members:
-                encrypted = kind == "Secret"
-                data = sealed.pop(path) if encrypted else to_yaml(obj)
-                writer.add(path, data, {"apiVersion": api_version, "kind": kind, "namespace": namespace,
-                                        "name": name, "encrypted": encrypted})
-                self.result["secrets_encrypted"] += int(encrypted)
-            record = writer.commit(manifest)
-        except BaseException:
-            writer.abort()
-            raise
+        # A Secret's YAML exists only in memory: the archive receives its vault text. The Secrets
+        # are encrypted in worker processes while this one writes the other objects; the
+        # archive's member order does not matter to a reader (the manifest lists every member).
+        secrets = [(path, entry) for path, entry in members if entry[0] == "Secret"]
+        with encrypting([to_yaml(entry[4]) for _path, entry in secrets], self.password) as sealed:
+            writer = ArchiveWriter(self.archive)
+            try:
+                for path, entry in members:
+                    if entry[0] != "Secret":
+                        self._add(writer, path, entry, to_yaml(entry[4]))
+                for (path, entry), data in zip(secrets, sealed()):
+                    self._add(writer, path, entry, data)
+                record = writer.commit(manifest)
+            except BaseException:
+                writer.abort()
+                raise
         write_atomic(self.sidecar_path, dumps(record).encode("utf-8"))
         self.result.update(changed=True, sha256=record["archive_sha256"], size=record["archive_size"])
         return record
+
+    def _add(self, writer, path, entry, data):
+        kind, api_version, namespace, name, _obj = entry
+        encrypted = kind == "Secret"
+        writer.add(path, data, {"apiVersion": api_version, "kind": kind, "namespace": namespace,
+                                "name": name, "encrypted": encrypted})
+        self.result["secrets_encrypted"] += int(encrypted)
 
     def upload(self, record):
         keys = []
