@@ -114,6 +114,7 @@ class ArchiveWriter:
         os.chmod(self.tmp_path, self.mode)
         digest, size = file_digest(self.tmp_path)
         os.replace(self.tmp_path, self.path)
+        fsync_folder(os.path.dirname(os.path.abspath(self.path)))
         return sidecar(manifest, digest, size)
 
     def abort(self):
@@ -127,6 +128,15 @@ class ArchiveWriter:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
             pass
+
+
+def fsync_folder(folder):
+    """Make a rename in ``folder`` durable: without it a power cut can lose the archive's new name."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def dumps(data):
@@ -163,7 +173,9 @@ def check_format(record, source):
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ArchiveError(f"{source} is not a sre.runbooks configuration backup.")
     version = record.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ArchiveError(f"{source} has no valid format version ({str(version)[:20]!r}); it is damaged.")
+    if version > FORMAT_VERSION:
         raise ArchiveError(f"{source} has format version {version}, newer than this collection reads "
                            f"({FORMAT_VERSION}); upgrade sre.runbooks to restore it.")
 

@@ -117,6 +117,26 @@ def test_a_newer_format_version_is_refused(tmp_path):
         archive.check_sidecar(str(path), dict(record, format_version=2), "b")
 
 
+@pytest.mark.parametrize("version", [0, -1, True, "1", None, 1.0])
+def test_a_format_version_below_one_or_not_an_integer_is_refused_as_damaged(tmp_path, version):
+    path, record = make_archive(tmp_path)
+    with pytest.raises(archive.ArchiveError, match="no valid format version.*damaged"):
+        archive.check_sidecar(str(path), dict(record, format_version=version), "b")
+
+
+def test_commit_makes_the_new_name_durable_by_syncing_the_folder(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = archive.os.fsync
+
+    def fsync(handle):
+        synced.append(archive.os.path.realpath(f"/proc/self/fd/{handle}"))
+        return real_fsync(handle)
+
+    monkeypatch.setattr(archive.os, "fsync", fsync)
+    make_archive(tmp_path)
+    assert str(tmp_path.resolve()) in synced
+
+
 @pytest.mark.parametrize("bad", ["../etc/passwd", "resources/shop/ConfigMap/../../x.yaml", "resources/shop/app.yaml",
                                  "/abs/resources/x.yaml", "resources/shop/configmap/app.yaml", "resources/shop/ConfigMap/app.txt"])
 def test_members_outside_the_layout_are_refused(tmp_path, bad):
