@@ -17,7 +17,7 @@ export SRE_SERVICES_DIR ?= $(CURDIR)/.services
 
 .PHONY: help venv collection services-up services-down k8s-build k8s-up k8s-down \
         test test-static unit integration molecule sanity lint build galaxy-import ee-context docs-lint \
-        changelog-lint demo bench clean
+        changelog-lint demo bench clean venv-core-min
 
 help:
 	@echo "make demo   - start local services and run playbooks/weekly_maintenance.yml against them"
@@ -32,6 +32,18 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 venv: $(STAMP)
+
+# A second venv with the lowest supported ansible-core (tests/core-min/requirements.txt), for the
+# check-mode smoke of every playbook on it. ansible-core's own pins are left to that version.
+CORE_MIN_VENV := .cache/venv-core-min
+$(CORE_MIN_VENV)/.installed: tests/core-min/requirements.txt requirements.txt constraints.txt
+	rm -rf $(CORE_MIN_VENV) && mkdir -p .cache && $(PYTHON) -m venv $(CORE_MIN_VENV)
+	grep -vE '^(ansible-core|resolvelib)==' constraints.txt > $(CORE_MIN_VENV)/constraints.txt
+	$(CORE_MIN_VENV)/bin/pip install -q --disable-pip-version-check -r tests/core-min/requirements.txt \
+	  -c $(CORE_MIN_VENV)/constraints.txt
+	touch $@
+
+venv-core-min: $(CORE_MIN_VENV)/.installed
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)

@@ -46,6 +46,11 @@ quiet docs-lint make --no-print-directory docs-lint
 step "changelog lint"
 antsibull-changelog lint
 
+step "lowest supported ansible-core: its venv (cached) and ansible-test sanity on it"
+quiet core-min-venv make --no-print-directory venv-core-min
+SANITY_BIN="$PWD/.cache/venv-core-min/bin" SANITY_WORKDIR="$PWD/.cache/sanity-core-min" \
+  quiet core-min-sanity tests/sanity/run.sh
+
 step "pytest: unit, integration, molecule (two sessions side by side)"
 # Most of the suite's time is spent waiting on ansible-playbook runs and the control plane, so
 # two pytest sessions share the two cores well. Each starts its own services and its own

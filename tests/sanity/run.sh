@@ -5,7 +5,8 @@
 # stand-in (tests/sanity/get_pip_standin.py).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="$repo/.venv/bin"
+# SANITY_BIN: another venv's ansible-test (the lowest supported ansible-core: make venv-core-min).
+bin="${SANITY_BIN:-$repo/.venv/bin}"
 work="${SANITY_WORKDIR:-$repo/.cache/sanity}"
 dest="$work/ansible_collections/sre/runbooks"
 

@@ -9,54 +9,24 @@ every module the playbooks name statically.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sysconfig
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.integration.ansible_run import run_playbook
-from tests.integration.release.release_files import ANSIBLE_GALAXY, REPO, galaxy_metadata
+from tests.integration.release.release_files import REPO, galaxy_metadata, install_offline, isolated_env
 
 pytestmark = pytest.mark.slow
 
-BUNDLED = Path(sysconfig.get_paths()["purelib"]) / "ansible_collections"
-
-
-def _isolated_env(tmp: Path, collections: Path) -> dict:
-    """Only ``collections`` is searched: an empty ansible.cfg, no site-packages collections."""
-    cfg = tmp / "ansible.cfg"
-    cfg.write_text("[defaults]\n")
-    return {"ANSIBLE_CONFIG": str(cfg), "ANSIBLE_COLLECTIONS_PATH": str(collections),
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false", "ANSIBLE_ROLES_PATH": str(tmp / "no-roles")}
-
-
-def _install(tmp: Path, tarball: Path, dependencies: list[str], no_deps: bool = False) -> Path:
-    """Install ``tarball`` and the bundled copies of ``dependencies`` offline; the collections path."""
-    collections = tmp / "collections"
-    sources = [{"name": str(tarball), "type": "file"}]
-    sources += [{"name": str(BUNDLED.joinpath(*fqcn.split("."))), "type": "dir"} for fqcn in dependencies]
-    requirements = tmp / "requirements.yml"
-    requirements.write_text(yaml.safe_dump({"collections": sources}))
-    env = _isolated_env(tmp, collections)
-    command = [ANSIBLE_GALAXY, "collection", "install", "--offline", "-r", str(requirements), "-p", str(collections)]
-    proc = subprocess.run(command + (["--no-deps"] if no_deps else []), env=dict(os.environ, **env), cwd=tmp,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return collections
-
-
 def _syntax_check(tmp: Path, collections: Path, playbooks: list[Path]):
     return run_playbook(str(playbooks[0]), inventory="localhost,", cwd=tmp, timeout=300,
-                        options=[*map(str, playbooks[1:]), "--syntax-check"], env=_isolated_env(tmp, collections))
+                        options=[*map(str, playbooks[1:]), "--syntax-check"], env=isolated_env(tmp, collections))
 
 
 @pytest.fixture(scope="module")
 def installed(collection_tarball, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("installed")
-    return tmp, _install(tmp, collection_tarball, sorted(galaxy_metadata()["dependencies"]))
+    return tmp, install_offline(tmp, collection_tarball, sorted(galaxy_metadata()["dependencies"]))
 
 
 def test_installed_with_declared_dependencies_only(installed):
@@ -82,7 +52,7 @@ def test_every_playbook_passes_syntax_check(installed):
 
 def test_syntax_check_fails_without_a_declared_dependency(collection_tarball, tmp_path):
     """The check above can fail: without community.postgresql, db_maintenance.yml does not parse."""
-    collections = _install(tmp_path, collection_tarball, [], no_deps=True)
+    collections = install_offline(tmp_path, collection_tarball, [], no_deps=True)
     playbook = collections / "ansible_collections" / "sre" / "runbooks" / "playbooks" / "db_maintenance.yml"
     proc = _syntax_check(tmp_path, collections, [playbook])
     assert proc.returncode != 0
