@@ -18,6 +18,7 @@ from tests.integration.release.release_files import REPO, galaxy_metadata, insta
 
 pytestmark = pytest.mark.slow
 
+
 def _syntax_check(tmp: Path, collections: Path, playbooks: list[Path]):
     return run_playbook(str(playbooks[0]), inventory="localhost,", cwd=tmp, timeout=300,
                         options=[*map(str, playbooks[1:]), "--syntax-check"], env=isolated_env(tmp, collections))
