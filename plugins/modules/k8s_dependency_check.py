@@ -43,11 +43,24 @@ options:
     type: str
     required: true
   pod:
-    description: The pod to check from. Exactly one of O(pod) and O(label_selector).
+    description: The pod to check from. Exactly one of O(pod), O(label_selector) and O(workload).
     type: str
   label_selector:
     description: Check from the first Running and Ready pod (by name) that this label selector matches, such as V(app=api).
     type: str
+  workload:
+    description: Check from the first Running and Ready pod (by name) of this workload (by its selector's C(matchLabels)).
+    type: dict
+    suboptions:
+      kind:
+        description: Its kind.
+        type: str
+        choices: [Deployment, StatefulSet, DaemonSet]
+        default: Deployment
+      name:
+        description: Its name.
+        type: str
+        required: true
   container:
     description: Container of the pod; default the pod's first (the API's default).
     type: str
@@ -76,12 +89,20 @@ EXAMPLES = r"""
 - name: I7 - Database, Redis and Kafka as the API pods see them
   sre.runbooks.k8s_dependency_check:
     namespace: ai-pipeline
-    label_selector: app=api
+    workload:
+      name: api
     targets:
       - postgres.ai-pipeline.svc:5432
       - redis.ai-pipeline.svc:6379
       - {name: kafka, host: kafka-0.kafka.ai-pipeline.svc, port: 9092}
   register: deps
+
+- name: I7 - From a pod of the worker StatefulSet, by label
+  sre.runbooks.k8s_dependency_check:
+    namespace: ai-pipeline
+    label_selector: app=worker
+    targets: [redis:6379]
+    timeout: 1.5
 
 - name: Name what the pod cannot reach
   ansible.builtin.debug:

@@ -20,6 +20,9 @@ OPTIONS = {
     "namespace": {"type": "str", "required": True},
     "pod": {"type": "str"},
     "label_selector": {"type": "str"},
+    "workload": {"type": "dict", "options": {
+        "kind": {"type": "str", "default": "Deployment", "choices": ["Deployment", "StatefulSet", "DaemonSet"]},
+        "name": {"type": "str", "required": True}}},
     "container": {"type": "str"},
     "targets": {"type": "list", "elements": "raw", "required": True},
     "timeout": {"type": "float", "default": 3.0},
@@ -29,7 +32,8 @@ OPTIONS = {
 
 def module_args():
     return {"argument_spec": merge_argspecs(K8S_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
-            "mutually_exclusive": [("pod", "label_selector")], "required_one_of": [("pod", "label_selector")],
+            "mutually_exclusive": [("pod", "label_selector", "workload")],
+            "required_one_of": [("pod", "label_selector", "workload")],
             "ranges": dict(K8S_RANGES, timeout=(0.1, 60))}
 
 
@@ -89,9 +93,20 @@ def run_module(module):
             if pod is None:
                 module.fail_json(msg=f"The pod {ns}/{params['pod']} does not exist.")
         else:
-            pod = check.choose_pod(api.list("Pod", ns, label_selector=params["label_selector"])["items"])
+            selector, what = params["label_selector"], params["label_selector"]
+            if params["workload"]:
+                kind, wname = params["workload"]["kind"], params["workload"]["name"]
+                obj = api.find(kind, ns, wname)
+                if obj is None:
+                    module.fail_json(msg=f"The {kind} {ns}/{wname} does not exist.")
+                labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+                if not labels:
+                    module.fail_json(msg=f"The {kind} {ns}/{wname} has no matchLabels to find its pods by.")
+                selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+                what = f"the selector of {kind} {wname} ({selector})"
+            pod = check.choose_pod(api.list("Pod", ns, label_selector=selector)["items"])
             if pod is None:
-                module.fail_json(msg=f"No running and ready pod in namespace {ns} matches {params['label_selector']}.")
+                module.fail_json(msg=f"No running and ready pod in namespace {ns} matches {what}.")
     except KubeError as exc:
         module.fail_json(msg=f"The pods of namespace {ns} could not be read: {exc}")
     name = pod["metadata"]["name"]
