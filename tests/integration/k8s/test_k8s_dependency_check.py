@@ -134,12 +134,12 @@ def test_service_down_triage_names_the_unreachable_database_and_holds_the_restar
     ns, _pod = app_pod
     closed = closed_port()
     redis = services["redis"]
-    proc = run_playbook("playbooks/alert_response.yml", {
-        "alert_response_alert": "ServiceDown", "alert_response_namespace": ns, "alert_response_workload": "api",
-        "alert_response_mitigate": True, "alert_response_report_dir": str(tmp_path),
-        "alert_response_dependencies": [{"name": "database", "host": "127.0.0.1", "port": closed},
-                                         f"{redis['host']}:{redis['port']}"]},
-        check=True, env={"K8S_AUTH_KUBECONFIG": str(k8s_cluster.kubeconfig)})
+    dependencies = [{"name": "database", "host": "127.0.0.1", "port": closed}, f"{redis['host']}:{redis['port']}"]
+    play_vars = {"alert_response_alert": "ServiceDown", "alert_response_namespace": ns, "alert_response_workload": "api",
+                 "alert_response_mitigate": True, "alert_response_report_dir": str(tmp_path),
+                 "alert_response_dependencies": dependencies}
+    proc = run_playbook("playbooks/alert_response.yml", play_vars, check=True,
+                        env={"K8S_AUTH_KUBECONFIG": str(k8s_cluster.kubeconfig)})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     [report] = json.loads((tmp_path / "alert_response.json").read_text())
     assert report["confirmed"] and report["mitigation"] == "none", report

@@ -64,8 +64,8 @@ def test_probe_runs_and_reports_a_listening_a_closed_and_an_unresolvable_target(
     finally:
         listener.close()
     rows, summary = check.judge(check.parse_output(proc.stdout), "pod ns/api-0")
-    assert [(r["dns_ok"], r["connect_ok"], r["ok"]) for r in rows] == [(True, True, True), (True, False, False),
-                                                                        (False, False, False)]
+    verdicts = [(r["dns_ok"], r["connect_ok"], r["ok"]) for r in rows]
+    assert verdicts == [(True, True, True), (True, False, False), (False, False, False)]
     assert rows[0]["addresses"] == ["127.0.0.1"] and rows[0]["ms"] is not None and rows[0]["error"] is None
     assert rows[1]["error"].startswith(f"127.0.0.1:{closed_port} (127.0.0.1) refused the TCP connection from pod ns/api-0")
     assert rows[2]["error"].startswith("no-such-host.invalid does not resolve from pod ns/api-0")
