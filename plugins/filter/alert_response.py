@@ -27,9 +27,10 @@ def alert_plan(alert, payload=None, namespace=None, workload=None):
         raise _filter_error(str(exc)) from None
 
 
-def alert_judge(response, findings, revision=None, volumes=None):
+def alert_judge(response, findings, revision=None, volumes=None, dependencies=None):
     try:
-        return alerts.judge(response, findings or [], int(revision) if revision else None, volumes or [])
+        return alerts.judge(response, findings or [], int(revision) if revision else None, volumes or [],
+                            dependencies or [])
     except (KeyError, TypeError, ValueError):
         raise _filter_error("alert_judge needs a response of alert_plan and the findings of k8s_diagnostics.") from None
 

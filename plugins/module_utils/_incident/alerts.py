@@ -13,7 +13,9 @@ firing alert: its namespace and workload (from the alert's labels, else the defa
 findings of the diagnostics bundle that confirm it (``confirm_reasons``), and the runbook's
 mitigation. ``judge`` then says, from the bundle's findings, whether the alert's cause is seen and
 which mitigation applies: a crash-looping or failing new revision is rolled back, a down service
-whose pods do not crash is restarted, a slow one is scaled up.
+whose pods do not crash is restarted, a slow one is scaled up. For ServiceDown and the 503 response
+the dependency checks from inside the workload's pod (I7) add a finding per database, cache or broker
+the pod cannot reach, and such a finding stops the restart: the fix is the dependency, not the pods.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from __future__ import annotations
 # name -> (runbooks' triage, the findings that confirm it, the mitigation)
 _CRASHES = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "Error")
 CATALOG = {
-    "ServiceDown": ("pods, workload availability, logs and events of the service's workload",
-                    ("Unavailable", "Degraded", "NotReady") + _CRASHES, "restart"),
+    "ServiceDown": ("pods, workload availability, logs and events of the service's workload; its dependencies "
+                    "from inside a pod (I7)", ("Unavailable", "Degraded", "NotReady", "DependencyUnreachable") + _CRASHES,
+                    "restart"),
     "HighErrorRate": ("the workload's pods and logs, and the error-rate SLO", ("Degraded",) + _CRASHES, "rollback"),
     "HighResponseTime": ("pods, HPA headroom and resource use of the workload", ("AtMaxReplicas", "Degraded"), "scale_up"),
     "SLOViolation": ("the SLO, the workload's pods and its last rollout", ("Degraded", "Unavailable") + _CRASHES, "rollback"),
-    "ServiceUnavailable": ("Services without ready endpoints, selectors matching no pod, Ingress backends (I6)",
+    "ServiceUnavailable": ("Services without ready endpoints, selectors matching no pod, Ingress backends (I6); the "
+                           "workload's dependencies from inside a pod (I7)",
                            ("NoReadyEndpoints", "SelectorMatchesNoPod", "BackendServiceMissing", "BackendPortMissing",
-                            "BackendWithoutEndpoints"), "restart"),
+                            "BackendWithoutEndpoints", "DependencyUnreachable"), "restart"),
     "CrashLoopBackOff": ("the crash-looping pods' previous logs, exit codes and events", ("CrashLoopBackOff",), "rollback"),
     "DiskSpaceLow": ("claims and their volumes, evicted pods", ("VolumeProblem", "Evicted"), "none"),
     "KafkaConsumerLag": ("consumer lag per group and partition (H12)", (), "kafka"),
@@ -39,6 +43,8 @@ ALIASES = {"servicedown": "ServiceDown", "highererrorrate": "HighErrorRate", "hi
            "crashloopbackoff": "CrashLoopBackOff", "podcrashlooping": "CrashLoopBackOff", "diskspacelow": "DiskSpaceLow",
            "kafkaconsumerlag": "KafkaConsumerLag"}
 WORKLOAD_LABELS = ("deployment", "workload", "app", "service", "job_name")
+# The alerts whose triage includes the dependency checks from inside the application pod (I7).
+DEPENDENCY_ALERTS = ("ServiceDown", "ServiceUnavailable")
 
 
 class AlertError(ValueError):
@@ -90,10 +96,17 @@ def volume_findings(volumes):
             for row in volumes or [] if row.get("severity")]
 
 
-def judge(response, findings, revision=None, volumes=None):
+def dependency_findings(results):
+    """Findings of the targets k8s_dependency_check could not resolve or connect to (I7)."""
+    return [{"severity": "critical", "object": f"Dependency/{row['name']}", "reason": "DependencyUnreachable",
+             "message": row.get("error") or f"{row['name']} is not reachable", "evidence": []}
+            for row in results or [] if not row.get("ok")]
+
+
+def judge(response, findings, revision=None, volumes=None, dependencies=None):
     """What the bundle says of the alert: confirmed findings, and the mitigation to apply (or why none)."""
     workload = response["workload"]
-    findings = list(findings) + volume_findings(volumes)
+    findings = list(findings) + volume_findings(volumes) + dependency_findings(dependencies)
     mine = [f for f in findings if f["reason"] in response["confirm_reasons"]
             and (not workload or _concerns(f["object"], workload))]
     mitigation = response["mitigation"]
@@ -102,8 +115,12 @@ def judge(response, findings, revision=None, volumes=None):
         mitigation = "rollback"  # restarting a crashing revision brings the crash back
     if mitigation == "rollback" and not (revision and revision > 1):
         mitigation = "restart" if mine else "none"
+    unreachable = [f["object"].split("/", 1)[1] for f in mine if f["reason"] == "DependencyUnreachable"]
     if not mine:
         action, why = "none", "the alert's cause is not seen in the namespace now"
+    elif unreachable:
+        action, why = "none", (f"{', '.join(unreachable)} cannot be reached from the pods of {workload or 'the workload'}: "
+                               "fix the dependency first, restarting the pods would not help")
     elif mitigation == "none":
         action, why = "none", "the runbook has no safe automatic mitigation for this alert"
     elif not workload:

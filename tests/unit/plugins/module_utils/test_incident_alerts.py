@@ -64,3 +64,21 @@ def test_no_cause_seen_or_no_safe_mitigation_means_none():
     assert verdict["confirmed"] and verdict["mitigation"] == "none"
     assert verdict["findings"][0]["object"] == "PersistentVolumeClaim/data"
     assert "no safe automatic mitigation" in verdict["reason"]
+
+
+def test_an_unreachable_dependency_confirms_service_down_and_holds_back_the_restart():
+    """I7: the database the pods cannot reach is the cause; restarting them would not help."""
+    [down] = alerts.plan(alert="ServiceDown", namespace="p", workload="api")
+    deps = [{"name": "database", "ok": False, "error": "postgres:5432 (10.0.0.9) refused the TCP connection from pod p/api-1."},
+            {"name": "redis", "ok": True, "error": None}]
+    verdict = alerts.judge(down, [finding("Deployment/api", "Unavailable")], revision=2, dependencies=deps)
+    assert verdict["confirmed"] and verdict["mitigation"] == "none"
+    assert [f["object"] for f in verdict["findings"]] == ["Deployment/api", "Dependency/database"]
+    assert verdict["findings"][1]["message"].startswith("postgres:5432 (10.0.0.9) refused")
+    assert verdict["reason"].startswith("database cannot be reached from the pods of api")
+    # Every dependency reachable: the restart stands; and for the 503 response the same finding confirms it.
+    ok = [dict(deps[1], name="database")]
+    assert alerts.judge(down, [finding("Deployment/api", "Unavailable")], revision=2, dependencies=ok)["mitigation"] == "restart"
+    [unavailable] = alerts.plan(alert="503", namespace="p", workload="api")
+    assert alerts.judge(unavailable, [], dependencies=deps)["confirmed"]
+    assert "ServiceDown" in alerts.DEPENDENCY_ALERTS and "ServiceUnavailable" in alerts.DEPENDENCY_ALERTS
