@@ -175,8 +175,9 @@ def error_summary(stderr_text, tool, returncode=None):
     if error_at is None:
         if lines:
             return _squash(lines[-1])
-        if returncode is not None and returncode < 0:
-            return f"{tool} was killed by signal {-returncode}"
+        signal_number = -(returncode or 0)  # a negative status is the signal that killed the tool
+        if signal_number > 0:
+            return f"{tool} was killed by signal {signal_number}"
         return f"{tool} exited with status {returncode}"
     message = _squash(lines[error_at])
     for line in lines[error_at + 1:error_at + 3]:
