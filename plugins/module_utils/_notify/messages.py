@@ -149,10 +149,14 @@ _CHANNEL_NAMES = {"slack": "Slack", "pagerduty": "PagerDuty", "email": "Email"}
 
 
 def _reason(message):
-    """The cause inside uri's or mail's message: 'Connection refused' from '... Request failed: <urlopen error [Errno 111] Connection refused>'."""
+    """The cause inside uri's or mail's message.
+
+    'Connection refused' from '... Request failed: <(library) error [Errno 111] Connection refused>'.
+    """
     text = str(message or "").strip()
     text = re.sub(r"^.*Request failed: ", "", text)
-    text = re.sub(r"^<urlopen error (.*)>$", r"\1", text)
+    # The URL library's exception text, wrapped in angle brackets.
+    text = re.sub(r"^<\w+ error (.*)>$", r"\1", text)
     text = re.sub(r"\[Errno -?\d+\] ", "", text)
     return _one_line(text.rstrip("."), 200) or "no answer"
 

@@ -5,6 +5,9 @@ webhook and as PagerDuty's Events API v2, and an aiosmtpd SMTP server. The runs 
 side by side (one ansible-playbook each), told apart by the webhook path, the dedup key and the
 recipient; each case asserts what its receivers got - including nothing for a green run.
 
+Each run also publishes its summary with set_stats (shown with ANSIBLE_SHOW_CUSTOM_STATS, as
+AWX keeps it for the job's artifacts); two playbooks' stats are checked here.
+
 Failures are made without services: weekly_maintenance.yml's jobs part with a kubeconfig that
 does not exist (the other parts off) fails in one sentence.
 """
@@ -57,31 +60,43 @@ def _received(rx: Receivers, case: str) -> dict:
 
 
 def _run_all(cases: dict) -> dict:
-    """Run every case's weekly_maintenance.yml at once: {case: completed process}."""
+    """Run every case's playbook at once, custom stats shown: {case: completed process}."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(cases)) as pool:
-        futures = {case: pool.submit(run_playbook, "playbooks/weekly_maintenance.yml", extra, env=env, timeout=300)
-                   for case, (extra, env) in cases.items()}
+        futures = {case: pool.submit(run_playbook, f"playbooks/{book}.yml", extra, timeout=300,
+                                     env={**env, "ANSIBLE_SHOW_CUSTOM_STATS": "1"})
+                   for case, (book, extra, env) in cases.items()}
         return {case: future.result() for case, future in futures.items()}
 
 
-def test_weekly_maintenance_notifies_only_on_failure(receivers, tmp_path):
+def _stats(output: str) -> dict:
+    """The run's set_stats data (aggregate: false, per_host: false), as the default callback prints it."""
+    lines = [line for line in output.splitlines() if line.startswith("\tRUN: ")]
+    assert len(lines) == 1, output[-3000:]
+    return json.loads(lines[0][len("\tRUN: "):])
+
+
+def test_notifications_only_on_failure_and_stats_for_awx(receivers, tmp_path):
     missing_kubeconfig = str(tmp_path / "no-such-kubeconfig")
     closed_port = free_port()  # nothing listens there: the webhook cannot be reached
+    no_kubeconfig = {"K8S_AUTH_KUBECONFIG": missing_kubeconfig}
+    unreachable_channels = _channels(
+        receivers, "unreachable", notify_pagerduty_routing_key="",
+        notify_slack_webhook_url=f"http://127.0.0.1:{closed_port}/services/T/B/secret-token")
     cases = {
         # Green: every part off, channels configured.
-        "green": ({**ONLY_JOBS, "weekly_maintenance_jobs_enabled": False, "sre_report_dir": str(tmp_path / "green"),
-                   **_channels(receivers, "green")}, {}),
+        "green": ("weekly_maintenance", {**ONLY_JOBS, "weekly_maintenance_jobs_enabled": False,
+                                         "sre_report_dir": str(tmp_path / "green"), **_channels(receivers, "green")}, {}),
         # Failed: the jobs part cannot read its kubeconfig; the run fails and every channel is told.
-        "failed": ({**ONLY_JOBS, "sre_report_dir": str(tmp_path / "failed"), **_channels(receivers, "failed")},
-                   {"K8S_AUTH_KUBECONFIG": missing_kubeconfig}),
+        "failed": ("weekly_maintenance", {**ONLY_JOBS, "sre_report_dir": str(tmp_path / "failed"),
+                                          **_channels(receivers, "failed")}, no_kubeconfig),
         # Failed part without failing the run, an unreachable webhook and no routing key: the run
         # still succeeds, each problem is one sentence, email still arrives.
-        "unreachable": ({**ONLY_JOBS, "weekly_maintenance_fail_on_error": False,
-                         "sre_report_dir": str(tmp_path / "unreachable"),
-                         **_channels(receivers, "unreachable",
-                                     notify_slack_webhook_url=f"http://127.0.0.1:{closed_port}/services/T/B/secret-token",
-                                     notify_pagerduty_routing_key="")},
-                        {"K8S_AUTH_KUBECONFIG": missing_kubeconfig}),
+        "unreachable": ("weekly_maintenance", {**ONLY_JOBS, "weekly_maintenance_fail_on_error": False,
+                                               "sre_report_dir": str(tmp_path / "unreachable"), **unreachable_channels},
+                        no_kubeconfig),
+        # The evening summary without a Prometheus fails (issue 17): notified, and its stats say why.
+        "evening": ("evening_summary", {"sre_report_dir": str(tmp_path / "evening"), **_channels(receivers, "evening")},
+                    {"PROMETHEUS_URL": ""}),
     }
     procs = _run_all(cases)
 
@@ -89,6 +104,8 @@ def test_weekly_maintenance_notifies_only_on_failure(receivers, tmp_path):
     assert green.returncode == 0, (green.stdout + green.stderr)[-6000:]
     assert _received(receivers, "green") == {"slack": [], "pagerduty": [], "email": []}
     assert "Notified" not in green.stdout
+    assert _stats(green.stdout)["weekly_maintenance"]["status"] == "ok"
+    assert _stats(green.stdout)["weekly_maintenance"]["notifications"]["due"] == []
 
     failed = procs["failed"]
     assert failed.returncode != 0, failed.stdout[-6000:]
@@ -114,6 +131,11 @@ def test_weekly_maintenance_notifies_only_on_failure(receivers, tmp_path):
     report = (tmp_path / "failed" / "weekly_maintenance.md").read_text()
     assert "## Notifications" in report and "- slack: sent" in report
     assert ROUTING_KEY not in failed.stdout + failed.stderr
+    stats = _stats(failed.stdout)["weekly_maintenance"]
+    assert stats["status"] == "failed" and stats["counts"]["failed_parts"] == 1
+    assert stats["failures"][0]["error"].startswith("Cannot configure the Kubernetes client"), stats
+    assert stats["reports"]["markdown"] == str(tmp_path / "failed" / "weekly_maintenance.md")
+    assert stats["notifications"]["sent"] == ["slack", "pagerduty", "email"]
 
     unreachable = procs["unreachable"]
     assert unreachable.returncode == 0, (unreachable.stdout + unreachable.stderr)[-6000:]
@@ -128,3 +150,15 @@ def test_weekly_maintenance_notifies_only_on_failure(receivers, tmp_path):
     assert report["failures"][0]["part"] == "jobs"
     markdown = (tmp_path / "unreachable" / "weekly_maintenance.md").read_text()
     assert slack_sentence in markdown and pd_sentence in markdown
+    assert _stats(unreachable.stdout)["weekly_maintenance"]["notifications"]["problems"] == [pd_sentence, slack_sentence]
+
+    evening = procs["evening"]
+    assert evening.returncode != 0, evening.stdout[-6000:]
+    cause = "The evening summary is unavailable: no Prometheus configured (health_check_summary_prometheus_url)."
+    got = _received(receivers, "evening")
+    assert len(got["slack"]) == 1 and len(got["pagerduty"]) == 1 and len(got["email"]) == 1, got
+    assert got["slack"][0]["text"] == f"[it] evening_summary FAILED: {cause}"
+    assert got["pagerduty"][0]["json"]["payload"]["custom_details"]["error"] == cause
+    stats = _stats(evening.stdout)["evening_summary"]
+    assert stats["status"] == "failed" and stats["error"] == cause
+    assert stats["reports"]["markdown"].startswith(str(tmp_path / "evening"))
