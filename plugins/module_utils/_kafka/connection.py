@@ -61,10 +61,10 @@ class KafkaModuleError(Exception):
 
 def check_bootstrap_servers(value):
     """The bootstrap servers as a list of 'host:port'; KafkaModuleError in one sentence otherwise."""
-    if not value or not str(value).strip():
+    servers = [item.strip() for item in str(value or "").split(",") if item.strip()]
+    if not servers:
         raise KafkaModuleError("No Kafka bootstrap servers given: set bootstrap_servers or KAFKA_BOOTSTRAP_SERVERS "
                                "(such as kafka-0.kafka:9092,kafka-1.kafka:9092).")
-    servers = [item.strip() for item in str(value).split(",") if item.strip()]
     for server in servers:
         match = _SERVER.match(server)
         if not match or not 0 < int(match.group(2)) < 65536:
@@ -145,7 +145,12 @@ class KafkaAdmin:
         self.lib, self.admin_lib = import_library(module)
         self.config = client_config(self.params)
         self.timeout = float(self.params["request_timeout"])
-        self.admin = self.admin_lib.AdminClient(dict(self.config, logger=_quiet_logger()))
+        try:
+            self.admin = self.admin_lib.AdminClient(dict(self.config, logger=_quiet_logger()))
+        except (self.lib.KafkaException, ValueError, TypeError) as exc:
+            # librdkafka checks its settings (a missing CA file, an unknown mechanism) when the client is built.
+            text = " ".join(_error_text(exc).split())[:300].rstrip(".")
+            raise KafkaModuleError(f"The Kafka client settings for {self.params['bootstrap_servers']} were refused: {text}.") from None
 
     def _wait(self, futures, action):
         """{key: result} of a dict of futures; the first failure as KafkaModuleError."""

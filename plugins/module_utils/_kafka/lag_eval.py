@@ -60,10 +60,12 @@ def evaluate_partition(window, owned):
     known = [(offset, lag) for offset, lag in zip(committed, lags) if lag is not None]
     if any(lag == 0 for _offset, lag in known):
         return "OK"
+    if len(known) < 2:
+        return None
     offsets = [offset for offset, _lag in known]
     if any(later < earlier for earlier, later in zip(offsets, offsets[1:])):
         return "REWIND"
-    if len(known) >= 2 and offsets[0] == offsets[-1]:
+    if offsets[0] == offsets[-1]:
         return "STALL" if owned else "STOP"
     lag_values = [lag for _offset, lag in known]
     never_decreased = all(later >= earlier for earlier, later in zip(lag_values, lag_values[1:]))

@@ -94,6 +94,9 @@ def run_module(module):
         module.fail_json(msg="groups must not contain an empty group name.")
     try:
         admin = KafkaAdmin(module)
+        # One metadata request first: an unreachable cluster is then reported as such, not as a
+        # timeout of the group coordinator lookup.
+        admin.metadata()
         groups = sorted(set(params["groups"])) if params["groups"] else admin.group_ids()
         samples, owners, descriptions = [], {}, {}
         for index in range(params["samples"]):
