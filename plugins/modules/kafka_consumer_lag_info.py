@@ -129,7 +129,9 @@ groups:
       description: The partition with the highest lag (C(topic), C(partition), C(lag)); null without lag.
       type: dict
     topics:
-      description: Per topic - C(topic), C(partitions), C(lag) and C(consumers) (members owning its partitions).
+      description:
+        - Per topic - C(topic), C(partitions) (those the group committed or owns), C(topic_partitions) (the topic's
+          partition count), C(lag) and C(consumers) (members owning its partitions).
       type: list
       elements: dict
     partitions:

@@ -96,7 +96,7 @@ def run_module(module):
         admin = KafkaAdmin(module)
         # One metadata request first: an unreachable cluster is then reported as such, not as a
         # timeout of the group coordinator lookup.
-        admin.metadata()
+        metadata = admin.metadata()
         groups = sorted(set(params["groups"])) if params["groups"] else admin.group_ids()
         samples, owners, descriptions = [], {}, {}
         for index in range(params["samples"]):
@@ -111,9 +111,14 @@ def run_module(module):
     records = []
     for group in groups:
         description = descriptions[group]
-        records.append(lag_eval.summarize_group(
+        record = lag_eval.summarize_group(
             group, _state_name(description), len(getattr(description, "members", None) or []),
-            [sample[group] for sample in samples], owners[group]))
+            [sample[group] for sample in samples], owners[group])
+        # The topic's own partition count: how many consumers can share it (KafkaConsumerLag's scale target).
+        for row in record["topics"]:
+            topic = metadata.topics.get(row["topic"])
+            row["topic_partitions"] = len(topic.partitions) if topic is not None and topic.error is None else None
+        records.append(record)
     module.exit_json(
         changed=False, groups=records, samples=params["samples"],
         window_seconds=round(params["interval"] * (params["samples"] - 1), 3) if params["samples"] > 1 else 0,

@@ -37,6 +37,15 @@ def produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
         raise RuntimeError(f"records for {topic} were not delivered within 30 s")
 
 
+def commit_offsets(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
+    """Commit ``offsets`` ({partition: next offset}) for ``group``, as a consumer that processed that far would."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False, **QUIET})
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False)
+    finally:
+        consumer.close()
+
+
 def describe_lag(bootstrap: str, group: str) -> dict[tuple[str, int], tuple[int, int, int]]:
     """What ``kafka-consumer-groups.sh --describe --group <group>`` shows for the committed partitions:
     {(topic, partition): (current offset, log-end offset, lag)}, computed with the admin client."""
