@@ -10,14 +10,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import (
-    KAFKA_COMMON_ARGS,
-    KAFKA_RANGES,
-    KAFKA_REQUIRED_TOGETHER,
-    KafkaAdmin,
-    KafkaModuleError,
-)
+from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import KafkaAdmin, KafkaModuleError, kafka_module_args
 from ansible_collections.sre.runbooks.plugins.module_utils._kafka.topic_plan import topic_rows
 
 OPTIONS = {
@@ -28,8 +21,7 @@ OPTIONS = {
 
 def module_args():
     """Keyword arguments of RunbookModule for kafka_cluster_info."""
-    return {"argument_spec": merge_argspecs(KAFKA_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
-            "ranges": KAFKA_RANGES, "required_together": KAFKA_REQUIRED_TOGETHER}
+    return kafka_module_args(OPTIONS)
 
 
 def metadata_topics(metadata):

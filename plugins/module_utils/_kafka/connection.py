@@ -21,6 +21,7 @@ import re
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._common.errors import matching_cause
 
 KAFKA_COMMON_ARGS = {
@@ -53,6 +54,12 @@ _CAUSES = (
     (re.compile(r"Broker transport failure|all brokers down|Transport", re.I), "no broker answered (connection refused or closed)"),
     (re.compile(r"Timed out|timeout", re.I), "no answer within {timeout}s (request_timeout)"),
 )
+
+
+def kafka_module_args(options, ranges=None):
+    """Keyword arguments of RunbookModule for a Kafka module with its own ``options`` and ``ranges``."""
+    return {"argument_spec": merge_argspecs(KAFKA_COMMON_ARGS, **options), "supports_check_mode": True,
+            "ranges": dict(KAFKA_RANGES, **(ranges or {})), "required_together": KAFKA_REQUIRED_TOGETHER}
 
 
 class KafkaModuleError(Exception):

@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
 from ansible_collections.sre.runbooks.plugins.module_utils._kafka import lag_eval
-from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import (
-    KAFKA_COMMON_ARGS,
-    KAFKA_RANGES,
-    KAFKA_REQUIRED_TOGETHER,
-    KafkaAdmin,
-    KafkaModuleError,
-)
+from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import KafkaAdmin, KafkaModuleError, kafka_module_args
 
 OPTIONS = {
     "groups": {"type": "list", "elements": "str", "default": []},
@@ -29,14 +22,13 @@ OPTIONS = {
     "interval": {"type": "float", "default": 10.0},
 }
 # A window longer than half an hour is a monitoring system's job, not a task's.
-RANGES = dict(KAFKA_RANGES, samples=(1, 60), interval=(0.1, 600))
+RANGES = {"samples": (1, 60), "interval": (0.1, 600)}
 MAX_WINDOW_SECONDS = 1800
 
 
 def module_args():
     """Keyword arguments of RunbookModule for kafka_consumer_lag_info."""
-    return {"argument_spec": merge_argspecs(KAFKA_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
-            "ranges": RANGES, "required_together": KAFKA_REQUIRED_TOGETHER}
+    return kafka_module_args(OPTIONS, RANGES)
 
 
 # Group states in which nobody consumes: the group exists only through its committed offsets.

@@ -10,14 +10,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
-from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import (
-    KAFKA_COMMON_ARGS,
-    KAFKA_RANGES,
-    KAFKA_REQUIRED_TOGETHER,
-    KafkaAdmin,
-    KafkaModuleError,
-)
+from ansible_collections.sre.runbooks.plugins.module_utils._kafka.connection import KafkaAdmin, KafkaModuleError, kafka_module_args
 from ansible_collections.sre.runbooks.plugins.module_utils._kafka.topic_plan import TopicPlanError, check_topic_name, plan_partitions
 
 OPTIONS = {
@@ -25,13 +18,12 @@ OPTIONS = {
     "partitions": {"type": "int", "required": True},
 }
 # Kafka has no fixed ceiling, but a typo of 100000 partitions would overload the controller.
-RANGES = dict(KAFKA_RANGES, partitions=(1, 10000))
+RANGES = {"partitions": (1, 10000)}
 
 
 def module_args():
     """Keyword arguments of RunbookModule for kafka_topic."""
-    return {"argument_spec": merge_argspecs(KAFKA_COMMON_ARGS, **OPTIONS), "supports_check_mode": True,
-            "ranges": RANGES, "required_together": KAFKA_REQUIRED_TOGETHER}
+    return kafka_module_args(OPTIONS, RANGES)
 
 
 def _partition_count(admin, params, name):
