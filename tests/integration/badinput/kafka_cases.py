@@ -41,8 +41,8 @@ def connection_cases(base: dict, fake: dict, traps: dict) -> list[Case]:
         Case("TLS against a plaintext broker", with_(security_protocol="SSL", request_timeout=1), True),
         Case("TLS with a CA file that does not exist",
              with_(security_protocol="SSL", ssl_ca_location=str(traps["root"] / "none.pem")), True),
-        Case("TLS with a CA that is not PEM", with_(security_protocol="SSL", ssl_ca_location=traps["existing"],
-                                                   request_timeout=1), True),
+        Case("TLS with a CA that is not PEM",
+             with_(security_protocol="SSL", ssl_ca_location=traps["existing"], request_timeout=1), True),
     ]
 
 
