@@ -5,7 +5,7 @@
 # Partition increases (kafka_topic): Alter on the topics it may grow (here: every topic; narrow
 # --topic to a prefix with --resource-pattern-type prefixed where you can).
 set -eu
-: "${BOOTSTRAP:?set BOOTSTRAP to the brokers}" "${ADMIN_CONFIG:?set ADMIN_CONFIG to an admin client's properties file}"
+: "${BOOTSTRAP:?set BOOTSTRAP to the brokers}" "${ADMIN_CONFIG:?set ADMIN_CONFIG to the properties file of an admin client}"
 principal="User:${PRINCIPAL:-sre-runbooks}"
 acls() { kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal "$principal" "$@"; }
 acls --operation Describe --cluster

@@ -49,5 +49,5 @@ mvn -B -q -f "$here/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
 rm -rf "$libs"
 mv "$tmp" "$libs"
 touch "$marker"
-echo "kafka-build: resolved $(ls "$libs" | wc -l) jars in $(( $(date +%s) - start ))s"
+echo "kafka-build: resolved $(find "$libs" -name "*.jar" | wc -l) jars in $(( $(date +%s) - start ))s"
 echo "$libs"
