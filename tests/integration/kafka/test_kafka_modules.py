@@ -60,7 +60,8 @@ def test_lag_figures_match_the_admin_client_and_cluster_info(bootstrap):
     assert got == expected
     assert record["total_lag"] == total == _ok(lag)["total_lag"]
     assert record["state"] == "EMPTY" and record["members"] == 0 and record["status"] is None
-    assert record["topics"] == [{"topic": topic, "partitions": len(expected), "lag": total, "consumers": 0}]
+    assert record["topics"] == [{"topic": topic, "partitions": len(expected), "lag": total, "consumers": 0,
+                                "topic_partitions": 3}]
     assert group in [g["group"] for g in _ok(lag_all)["groups"]] and group in lag_all["lagging_groups"]
 
     rows = {row["topic"]: row for row in _ok(info)["topics"]}
