@@ -15,14 +15,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 export SRE_SERVICES_DIR ?= $(CURDIR)/.services
 
-.PHONY: help venv collection services-up services-down k8s-build k8s-up k8s-down \
+.PHONY: help venv collection services-up services-down k8s-build k8s-up k8s-down kafka-build \
         test test-static unit integration molecule sanity lint build galaxy-import ee-context docs-lint \
         changelog-lint demo bench clean venv-core-min
 
 help:
 	@echo "make demo   - start local services and run playbooks/weekly_maintenance.yml against them"
 	@echo "make test   - the whole suite: static checks, unit, integration, molecule (real services)"
-	@echo "other: venv services-up services-down k8s-build k8s-up k8s-down unit integration molecule sanity lint build"
+	@echo "other: venv services-up services-down k8s-build k8s-up k8s-down kafka-build unit integration molecule sanity lint build"
 	@echo "       galaxy-import ee-context docs-lint changelog-lint bench clean"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -59,6 +59,10 @@ services-down:
 
 k8s-build:
 	tests/k8s/build.sh
+
+# The Kafka broker's jars for the integration tests (Maven, cached in ~/.cache/sre-runbooks).
+kafka-build:
+	tests/kafka/build.sh
 
 k8s-up: k8s-build collection
 	tests/k8s/cluster.sh up

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -83,3 +84,34 @@ def k8s_cluster():
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+# --- Kafka: a KRaft broker from Maven Central jars (tests/harness/kafka.py) ------------------
+
+from tests.harness import kafka as kafka_harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def kafka():
+    """A real Apache Kafka broker on loopback: ``{"bootstrap_servers", "port", "log", ...}``.
+
+    Lazy: only sessions whose tests ask for it pay the JVM start. ``KAFKA_BOOTSTRAP_SERVERS``
+    names it meanwhile (an existing value is honoured: a broker started by hand is reused and
+    left running); the broker and its data are removed at the end of the session.
+    """
+    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if existing:
+        yield {"bootstrap_servers": existing}
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="sre-kafka-"))
+    try:
+        state = kafka_harness.start(run_dir)
+    except kafka_harness.KafkaError as exc:
+        pytest.fail(f"the local Kafka broker could not start: {exc}")
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = state["bootstrap_servers"]
+    try:
+        yield state
+    finally:
+        os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        kafka_harness.stop(state)
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -24,6 +24,9 @@ python -m tests.harness.services deps
 step "kubernetes control plane build (cached after the first run)"
 quiet k8s-build tests/k8s/build.sh
 
+step "kafka broker jars from Maven Central (cached after the first run)"
+quiet kafka-build tests/kafka/build.sh
+
 step "ansible-test sanity"
 quiet sanity tests/sanity/run.sh
 

@@ -79,6 +79,16 @@ attributes:
       - sre.runbooks.alertmanager
 """
 
+    ACTIONGROUP_KAFKA = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sre.runbooks.kafka) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - sre.runbooks.kafka
+"""
+
     ACTIONGROUP_PLATFORM = r"""
 options: {}
 attributes:

@@ -19,16 +19,20 @@ def _filter_error(message):
     return AnsibleFilterError(message)
 
 
-def alert_plan(alert, payload=None, namespace=None, workload=None):
+def alert_plan(alert, payload=None, namespace=None, workload=None, group=None):
     try:
         return alerts.plan(alert=alert or None, payload=payload or None, namespace=namespace or None,
-                           workload=workload or None)
+                           workload=workload or None, group=group or None)
     except alerts.AlertError as exc:
         raise _filter_error(str(exc)) from None
 
 
-def alert_judge(response, findings, revision=None, volumes=None, dependencies=None):
+def alert_judge(response, findings, revision=None, volumes=None, dependencies=None, lag=None, replicas=None,
+                max_replicas=None, lag_threshold=1000):
     try:
+        if response["mitigation"] == "scale_consumers":
+            return alerts.judge_lag(response, lag or {}, None if replicas in (None, "") else int(replicas),
+                                    int(max_replicas) if max_replicas else None, int(lag_threshold))
         return alerts.judge(response, findings or [], int(revision) if revision else None, volumes or [],
                             dependencies or [])
     except (KeyError, TypeError, ValueError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._health.backups import backups_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.endpoints import endpoints_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.entries import overall
+from ansible_collections.sre.runbooks.plugins.module_utils._health.kafka import kafka_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.kubernetes import (
     hpa_verdict, pods_verdict, resources_verdict)
 from ansible_collections.sre.runbooks.plugins.module_utils._health.logs import logs_verdict
@@ -39,6 +40,7 @@ class FilterModule:
             "health_postgres_verdict": postgres_verdict,
             "health_redis_verdict": redis_verdict,
             "health_backups_verdict": backups_verdict,
+            "health_kafka_verdict": kafka_verdict,
             "health_nodes_verdict": nodes_verdict,
             "health_volumes_verdict": volumes_verdict,
             "health_redis_cache_verdict": cache_verdict,

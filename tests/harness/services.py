@@ -38,6 +38,9 @@ PACKAGES = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
     "prometheus-alertmanager": "prometheus-alertmanager",
+    # The Kafka broker of tests/harness/kafka.py: its jars are resolved with Maven, it runs on Java 17.
+    "java": "openjdk-17-jre-headless",
+    "mvn": "maven",
     # Not services: pg_backup's zstd compression, and ansible-test sanity's shellcheck test.
     "zstd": "zstd",
     "shellcheck": "shellcheck",

@@ -13,9 +13,11 @@ firing alert: its namespace and workload (from the alert's labels, else the defa
 findings of the diagnostics bundle that confirm it (``confirm_reasons``), and the runbook's
 mitigation. ``judge`` then says, from the bundle's findings, whether the alert's cause is seen and
 which mitigation applies: a crash-looping or failing new revision is rolled back, a down service
-whose pods do not crash is restarted, a slow one is scaled up. For ServiceDown and the 503 response
-the dependency checks from inside the workload's pod (I7) add a finding per database, cache or broker
-the pod cannot reach, and such a finding stops the restart: the fix is the dependency, not the pods.
+whose pods do not crash is restarted, a slow one is scaled up, and a lagging consumer group's
+Deployment is scaled to its topic's partition count (more consumers than partitions would idle). For
+ServiceDown and the 503 response the dependency checks from inside the workload's pod (I7) add a finding
+per database, cache or broker the pod cannot reach, and such a finding stops the restart: the fix is the
+dependency, not the pods.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ CATALOG = {
                             "BackendWithoutEndpoints", "DependencyUnreachable"), "restart"),
     "CrashLoopBackOff": ("the crash-looping pods' previous logs, exit codes and events", ("CrashLoopBackOff",), "rollback"),
     "DiskSpaceLow": ("claims and their volumes, evicted pods", ("VolumeProblem", "Evicted"), "none"),
-    "KafkaConsumerLag": ("consumer lag per group and partition (H12)", (), "kafka"),
+    "KafkaConsumerLag": ("the consumer group's lag per partition over a window (Burrow's rules), its consumers "
+                         "against the topic's partitions (H12)", ("ConsumerLag",), "scale_consumers"),
 }
 ALIASES = {"servicedown": "ServiceDown", "highererrorrate": "HighErrorRate", "higherrorrate": "HighErrorRate",
            "highresponsetime": "HighResponseTime", "highlatency": "HighResponseTime", "sloviolation": "SLOViolation",
@@ -45,6 +48,8 @@ ALIASES = {"servicedown": "ServiceDown", "highererrorrate": "HighErrorRate", "hi
 WORKLOAD_LABELS = ("deployment", "workload", "app", "service", "job_name")
 # The alerts whose triage includes the dependency checks from inside the application pod (I7).
 DEPENDENCY_ALERTS = ("ServiceDown", "ServiceUnavailable")
+# Where kafka-exporter and Burrow's exporters put the consumer group.
+GROUP_LABELS = ("consumergroup", "consumer_group", "group")
 
 
 class AlertError(ValueError):
@@ -68,8 +73,8 @@ def _alerts_of(payload):
     return [dict(common, **(a.get("labels") or {})) for a in firing]
 
 
-def plan(alert=None, payload=None, namespace=None, workload=None):
-    """One response per alert: name, namespace, workload, triage, confirm_reasons, mitigation."""
+def plan(alert=None, payload=None, namespace=None, workload=None, group=None):
+    """One response per alert: name, namespace, workload, group (KafkaConsumerLag), triage, confirm_reasons, mitigation."""
     labelled = _alerts_of(payload) if payload else [{"alertname": alert}]
     responses = []
     for labels in labelled:
@@ -81,11 +86,12 @@ def plan(alert=None, payload=None, namespace=None, workload=None):
         target = next((labels[key] for key in WORKLOAD_LABELS if labels.get(key)), None) or workload
         if not target_ns:
             raise AlertError(f"Alert {name} names no namespace (label 'namespace'); give the namespace.")
-        if mitigation == "kafka":
-            raise AlertError("KafkaConsumerLag needs the Kafka consumer-lag check (runbook row H12), which this "
-                             "collection does not have yet; follow the runbook's kafka-consumer-groups steps by hand.")
+        target_group = next((labels[key] for key in GROUP_LABELS if labels.get(key)), None) or group
+        if mitigation == "scale_consumers" and not target_group:
+            raise AlertError(f"Alert {name} names no consumer group (label 'consumergroup'); give the group.")
         responses.append({"alert": name, "namespace": target_ns, "workload": target, "triage": triage,
-                          "confirm_reasons": list(reasons), "mitigation": mitigation, "labels": labels})
+                          "confirm_reasons": list(reasons), "mitigation": mitigation, "labels": labels,
+                          "group": target_group if mitigation == "scale_consumers" else None})
     return responses
 
 
@@ -101,6 +107,61 @@ def dependency_findings(results):
     return [{"severity": "critical", "object": f"Dependency/{row['name']}", "reason": "DependencyUnreachable",
              "message": row.get("error") or f"{row['name']} is not reachable", "evidence": []}
             for row in results or [] if not row.get("ok")]
+
+
+def lag_findings(lag, group, threshold):
+    """KafkaConsumerLag's findings from a kafka_consumer_lag_info result: the group when its total lag is above
+    ``threshold`` or its lag status over the window is WARN or ERR; one line of evidence per lagging partition."""
+    record = _lag_record(lag, group)
+    if record is None:
+        return []
+    total, status = record.get("total_lag") or 0, record.get("status")
+    if total <= threshold and status not in ("WARN", "ERR"):
+        return []
+    partitions = _partition_count(record)
+    message = (f"lag {total} (alert threshold {threshold}), status {status or 'not judged'}, "
+               f"{record.get('members', 0)} consumers for {partitions} partitions")
+    evidence = [f"{p['topic']}/{p['partition']}: committed {p['committed_offset']}, log end {p['log_end_offset']}, "
+                f"lag {p['lag']}, {p['status'] or '-'}, owner {p['owner'] or 'none'}"
+                for p in record.get("partitions") or [] if p.get("lag")]
+    return [{"severity": "critical" if status == "ERR" else "warning", "object": f"ConsumerGroup/{group}",
+             "reason": "ConsumerLag", "message": message, "evidence": evidence[:50]}]
+
+
+def _partition_count(record):
+    """The partitions consumers can share: the largest partition count of the group's topics."""
+    return max((t.get("topic_partitions") or t.get("partitions") or 0 for t in record.get("topics") or []), default=0)
+
+
+def _lag_record(lag, group):
+    return next((g for g in (lag or {}).get("groups") or [] if g.get("group") == group), None)
+
+
+def judge_lag(response, lag, replicas=None, max_replicas=None, threshold=1000):
+    """KafkaConsumerLag: confirmed by the group's lag; the mitigation scales the consumer Deployment to the topic's
+    partition count (at most ``max_replicas``), none when it has as many consumers already."""
+    workload, group = response["workload"], response["group"]
+    result = {"alert": response["alert"], "namespace": response["namespace"], "workload": workload, "group": group,
+              "confirmed": False, "findings": [], "mitigation": "none", "replicas": None}
+    if (lag or {}).get("failed") or "groups" not in (lag or {}):
+        return dict(result, reason=f"the lag of {group} could not be read: {(lag or {}).get('msg', 'no answer')}")
+    mine = lag_findings(lag, group, threshold)
+    record = _lag_record(lag, group)
+    partitions = _partition_count(record) if record else 0
+    result.update(confirmed=bool(mine), findings=mine, partitions=partitions)
+    if not mine:
+        return dict(result, reason=f"{group} is not lagging now (lag {record.get('total_lag') if record else 0}, "
+                                   f"threshold {threshold})")
+    if not workload:
+        return dict(result, reason="the alert names no consumer Deployment to scale")
+    if replicas is None:
+        return dict(result, reason=f"the consumer Deployment {workload} could not be read")
+    target = min(partitions, int(max_replicas)) if max_replicas else partitions
+    if replicas >= target:
+        return dict(result, reason=f"{workload} has {replicas} replicas for {partitions} partitions: more consumers "
+                                   "would idle; add partitions (sre.runbooks.kafka_topic) first")
+    return dict(result, mitigation="scale_consumers", replicas=target,
+                reason=f"{workload} has {replicas} replicas for {partitions} partitions: scale to {target}")
 
 
 def judge(response, findings, revision=None, volumes=None, dependencies=None):

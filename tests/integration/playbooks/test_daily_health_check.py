@@ -120,7 +120,7 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     assert result["status"] == "critical" and result["failed"] is True
     checks = {c["check"]: c for c in result["checks"]}
     assert [c["id"] for c in result["checks"]] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9",
-                                                   "H13", "H14", "H15", "H16"]
+                                                   "H12", "H13", "H14", "H15", "H16"]
     assert sorted(result["failing_checks"]) == sorted(c["id"] for c in result["checks"] if c["status"] == "critical")
 
     # H1 names exactly the crash-looping Deployment and its pod, with the reason.
