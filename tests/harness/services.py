@@ -42,7 +42,7 @@ PACKAGES = {
     "zstd": "zstd",
     "shellcheck": "shellcheck",
     # Not services either: the HTML report test renders the pages in headless Chromium, driven through
-    # Debian's chromedriver of the same version (tests/integration/html).
+    # Debian's chromedriver of the same version (tests/integration/html_reports).
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
 }

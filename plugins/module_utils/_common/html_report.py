@@ -108,13 +108,13 @@ def bar_chart(chart_id, caption, bars, unit="", width=560):
              f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{esc(caption)}</title>']
     if not bars:
-        parts.append(f'<text x="4" y="{bar_height}" class="none">no data</text>')
+        parts.append(f'<text x="4" y="{bar_height}" class="no-data">no data</text>')
     for index, bar in enumerate(bars):
         top = gap + index * (bar_height + gap)
         value, threshold = bar.get("value"), bar.get("threshold")
         parts.append(f'<text x="0" y="{top + 12}">{esc(str(bar["label"])[:32])}</text>')
         if value is None:
-            parts.append(f'<text x="{label_width}" y="{top + 12}" fill="#777">no data</text>')
+            parts.append(f'<text class="no-data" x="{label_width}" y="{top + 12}" fill="#777">no data</text>')
         else:
             over = threshold is not None and value > threshold
             colour = bar.get("colour") or ("#c62828" if over else "#2e7d32")
@@ -296,7 +296,8 @@ def weekly_page(result):
 
 
 def slo_rows(result):
-    return [(o.get("name"), f"{o.get('sli')} target {o.get('target')}{o.get('unit') or ''}", o.get("status"), o.get("message"))
+    return [(o.get("name"), f"{o.get('sli')}: target {o.get('target')} {o.get('unit') or ''}".rstrip(), o.get("status"),
+             o.get("message"))
             for o in (result.get("slo") or {}).get("objectives") or []]
 
 
