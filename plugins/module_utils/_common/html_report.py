@@ -19,6 +19,7 @@ Each check is one ``<tr class="check-row" data-id=...>`` of the status grid, eac
 from __future__ import annotations
 
 import html
+import math
 
 KINDS = ("health_check", "weekly_maintenance", "slo", "compliance")
 
@@ -60,7 +61,7 @@ def number(value, digits=3):
         result = float(value)
     except (TypeError, ValueError):
         return None
-    return round(result, digits) if result == result and abs(result) != float("inf") else None
+    return round(result, digits) if math.isfinite(result) else None
 
 
 def human_bytes(size):
@@ -109,18 +110,18 @@ def bar_chart(chart_id, caption, bars, unit="", width=560):
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{esc(caption)}</title>']
     if not bars:
         parts.append(f'<text x="4" y="{bar_height}" class="no-data">no data</text>')
-    for index, bar in enumerate(bars):
+    for index, item in enumerate(bars):
         top = gap + index * (bar_height + gap)
-        value, threshold = bar.get("value"), bar.get("threshold")
-        parts.append(f'<text x="0" y="{top + 12}">{esc(str(bar["label"])[:32])}</text>')
+        value, threshold = item.get("value"), item.get("threshold")
+        parts.append(f'<text x="0" y="{top + 12}">{esc(str(item["label"])[:32])}</text>')
         if value is None:
             parts.append(f'<text class="no-data" x="{label_width}" y="{top + 12}" fill="#777">no data</text>')
         else:
             over = threshold is not None and value > threshold
-            colour = bar.get("colour") or ("#c62828" if over else "#2e7d32")
+            colour = item.get("colour") or ("#c62828" if over else "#2e7d32")
             length = max(0.0, min(1.0, value / scale_max)) * plot
             parts.append(f'<rect class="bar" x="{label_width}" y="{top}" width="{length:.1f}" height="{bar_height}" '
-                         f'fill="{esc(colour)}"><title>{esc(bar["label"])}: {esc(value)}{esc(unit)}</title></rect>')
+                         f'fill="{esc(colour)}"><title>{esc(item["label"])}: {esc(value)}{esc(unit)}</title></rect>')
             parts.append(f'<text x="{label_width + plot + 6}" y="{top + 12}">{esc(f"{value:g}")}{esc(unit)}</text>')
         if threshold is not None:
             x = label_width + max(0.0, min(1.0, threshold / scale_max)) * plot
