@@ -44,6 +44,10 @@ PACKAGES = {
     # Not services: pg_backup's zstd compression, and ansible-test sanity's shellcheck test.
     "zstd": "zstd",
     "shellcheck": "shellcheck",
+    # Not services either: the HTML report test renders the pages in headless Chromium, driven through
+    # Debian's chromedriver of the same version (tests/integration/html_reports).
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
 }
 
 

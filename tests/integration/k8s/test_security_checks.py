@@ -211,6 +211,8 @@ def test_compliance_run_fails_exactly_on_the_seeded_violations_and_waivers_clear
     report = json.loads((report_dir / "compliance.json").read_text())
     assert report["summary"]["failed"] == len(seeded(ns)) and report["check_mode"] is True
     assert f"| C2.binding-subjects | RoleBinding {ns['quar']}/ghost |" in (report_dir / "compliance.md").read_text()
+    # The HTML page: a row per check (tests/integration/html_reports renders it in Chromium).
+    assert (report_dir / "compliance.html").read_text().count('class="check-row"') == len(report["checks"])
 
     future = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=30)).isoformat()
     waivers = [{"control": control, "object": obj, "reason": "accepted in SEC-12", "expires": future}

@@ -122,6 +122,10 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     assert [c["id"] for c in result["checks"]] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9",
                                                    "H12", "H13", "H14", "H15", "H16"]
     assert sorted(result["failing_checks"]) == sorted(c["id"] for c in result["checks"] if c["status"] == "critical")
+    # The HTML page, written in the same task (tests/integration/html_reports renders it in Chromium).
+    page = (report_dir / f"health_check-{HOST}.html").read_text()
+    assert [f'data-id="{c["id"]}"' in page for c in result["checks"]] == [True] * len(result["checks"])
+    assert result["reports"]["html"] == str(report_dir / f"health_check-{HOST}.html")
 
     # H1 names exactly the crash-looping Deployment and its pod, with the reason.
     [worker_pod] = [p.metadata.name for p in namespace["core"].list_namespaced_pod(namespace["name"]).items

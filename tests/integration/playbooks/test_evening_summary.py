@@ -72,6 +72,11 @@ def test_evening_summary_playbook(day_of_traffic, tmp_path):
     slo = {o["name"]: o for o in report["slo"]["objectives"]}
     assert report["slo"]["status"] == "breached" and slo["error_rate"]["status"] == "breached"
     assert slo["availability"]["requests"] == pytest.approx(counts["total"], rel=1e-6)
+    # The HTML page (tests/integration/html renders it in Chromium) is written beside them, from the same data,
+    # which now carries each objective's burn rates and error budget.
+    assert slo["error_rate"]["burn_rates"] and slo["error_rate"]["error_budget"]["remaining"] < 0
+    assert report["reports"]["html"] == str(report_dir / "summary.html")
+    assert 'data-id="error_rate"' in (report_dir / "summary.html").read_text()
     markdown = (report_dir / "summary.md").read_text()
     assert "## Errors" in markdown and "Kafka messages processed: no data" in markdown
 

@@ -108,3 +108,7 @@ def test_weekly_maintenance_check_then_apply_then_idempotent(weekly):
     assert second == {h: 0 for h in HOSTS}
     report = json.loads((weekly["book"].report_dir / "weekly_maintenance.json").read_text())
     assert report["failures"] == [] and len(report["jobs"]) == len(report["redis"]) == 1
+    # The HTML page beside it (rendered in Chromium by tests/integration/html_reports): every part, the vacuumed
+    # table's dead tuples before and after.
+    page = (weekly["book"].report_dir / "weekly_maintenance.html").read_text()
+    assert all(f'data-id="{part}"' in page for part in ("jobs", "db_maintenance", "backups", "redis"))
