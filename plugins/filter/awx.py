@@ -14,9 +14,9 @@ from __future__ import annotations
 from ansible_collections.sre.runbooks.plugins.module_utils._awx import survey as awx_survey_lib
 
 
-def awx_survey(spec, variables, name="", description=""):
+def awx_survey(spec, variables, name="", description="", required=None):
     try:
-        return awx_survey_lib.survey(spec, variables, name, description)
+        return awx_survey_lib.survey(spec, variables, name, description, required)
     except awx_survey_lib.SurveyError as exc:
         # Imported when needed, like plugins/filter/compliance.py does (ansible.errors changes
         # module_utils' warnings for the whole process).

@@ -11,11 +11,15 @@ sre.runbooks.awx_survey (plugins/filter/awx.py) calls them.
 
 from __future__ import annotations
 
+import re
+
 # AWX survey types of the argument spec's option types (for options without choices).
 SCALAR_TYPES = {"str": "text", "int": "integer", "float": "float", "path": "text"}
 # A bool is a two-answer multiple choice: AWX passes the answer as text, which the role's
 # argument validation converts back to a bool.
 BOOL_CHOICES = ["true", "false"]
+# ansible-doc markup (C(x), O(x=y), M(fqcn)): a survey shows plain text.
+MARKUP = re.compile(r"\b[A-Z]{1,2}\(([^()]*)\)")
 
 
 class SurveyError(Exception):
@@ -26,8 +30,12 @@ def _templated(value):
     return isinstance(value, str) and "{{" in value
 
 
-def question(name, option):
-    """One AWX survey question (a spec item) for the argument spec option ``name``."""
+def question(name, option, required=False):
+    """One AWX survey question (a spec item) for the argument spec option ``name``.
+
+    ``required`` makes the question required where the spec does not (a template's target);
+    a survey never relaxes the spec.
+    """
     if not isinstance(option, dict):
         raise SurveyError(f"Option {name} has no argument spec to build a survey question from.")
     kind = option.get("type", "str")
@@ -36,8 +44,9 @@ def question(name, option):
     description = option.get("description", "")
     if isinstance(description, list):
         description = " ".join(str(line) for line in description)
+    description = MARKUP.sub(r"\1", str(description))
     item = {"variable": name, "question_name": name.replace("_", " ").capitalize(),
-            "question_description": str(description), "required": bool(option.get("required", False))}
+            "question_description": str(description), "required": bool(option.get("required", False) or required)}
     if kind == "list" and choices:
         item.update(type="multiselect", choices=[str(c) for c in choices])
         # AWX's multiselect default is the chosen answers, one per line.
@@ -62,7 +71,7 @@ def question(name, option):
     return item
 
 
-def survey(spec, variables, name="", description=""):
+def survey(spec, variables, name="", description="", required=None):
     """The survey_spec of a job template: one question per name in ``variables``, from ``spec``.
 
     ``spec`` is a role's argument_specs.yml (the whole file, an entry point, or its options).
@@ -79,4 +88,9 @@ def survey(spec, variables, name="", description=""):
     unknown = [v for v in variables if v not in options]
     if unknown:
         raise SurveyError(f"Survey {name or '(unnamed)'} asks for {', '.join(unknown)}, which the role's argument spec does not have.")
-    return {"name": name, "description": description, "spec": [question(v, options[v]) for v in variables]}
+    required = required or []
+    extra = [v for v in required if v not in variables]
+    if extra:
+        raise SurveyError(f"Survey {name or '(unnamed)'} requires {', '.join(extra)}, which it does not ask for.")
+    return {"name": name, "description": description,
+            "spec": [question(v, options[v], v in required) for v in variables]}

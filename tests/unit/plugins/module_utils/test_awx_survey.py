@@ -40,6 +40,14 @@ def test_option_types_become_survey_types(name, expected):
     assert {key: got.get(key) for key in expected} == expected
 
 
+def test_markup_is_plain_text_and_a_template_may_require_more_than_the_spec():
+    spec = {"x_doc": {"type": "str", "default": "", "description": "See O(x_mode=pre) and M(sre.runbooks.k8s_lock)."}}
+    got = survey.survey(spec, ["x_doc"], "S", required=["x_doc"])["spec"][0]
+    assert (got["question_description"], got["required"]) == ("See x_mode=pre and sre.runbooks.k8s_lock.", True)
+    with pytest.raises(survey.SurveyError, match="requires x_other, which it does not ask for"):
+        survey.survey(spec, ["x_doc"], "S", required=["x_other"])
+
+
 def test_a_templated_default_leaves_the_question_without_default():
     assert "default" not in questions("x_host")["x_host"]
 
