@@ -89,8 +89,8 @@ def test_the_credential_injectors_set_what_the_inventory_reads(rendered):
 
 def test_the_schedules_name_templates_that_exist_and_run(rendered):
     templates = {t["name"]: t for t in rendered["job_templates"]}
-    assert {s["job_template"] for s in rendered["schedules"]} == {"Daily health check", "PostgreSQL backups",
-                                                                   "Weekly maintenance"}
+    scheduled = {s["job_template"] for s in rendered["schedules"]}
+    assert scheduled == {"Daily health check", "PostgreSQL backups", "Weekly maintenance"}
     for schedule in rendered["schedules"]:
         assert templates[schedule["job_template"]]["job_type"] == "run", schedule
         assert re.fullmatch(r"DTSTART:\d{8}T\d{6}Z RRULE:FREQ=(DAILY|WEEKLY);INTERVAL=1(;BYDAY=[A-Z]{2})?", schedule["rrule"])

@@ -39,8 +39,6 @@ EXTRA_OBJECTS = [
 EXPERIMENT = "Smoke test experiment"
 
 
-
-
 def kubectl(cluster, *args, stdin=None):
     return cluster.kubectl(*args, input=stdin).stdout
 

@@ -34,6 +34,8 @@ PARALLEL = 3
 WATCHED = [("deployment", "platform-v2-stable", "platform-v2-api"), ("deployment", "microservices", "api-gateway"),
            ("deployment", "ai-pipeline", "pipeline-worker"), ("configmap", "platform-v2-stable", "smoke-app-config"),
            ("configmap", "platform-v2-stable", "ai-config"), ("secret", "platform-v2-stable", "smoke-db")]
+
+
 def required_core() -> str:
     """The lowest version meta/runtime.yml allows (its '>=X.Y.Z' bound)."""
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
