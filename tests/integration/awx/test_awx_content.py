@@ -34,6 +34,36 @@ def test_the_surveys_agree_with_the_argument_specs(rendered):
     assert not problems, "\n".join(problems)
 
 
+def _set_by_playbook(playbook: str) -> set:
+    """Variables the playbook sets itself (play vars, role parameters and vars, include/import_role vars)."""
+    found = set()
+
+    def tasks(items):
+        for task in items or []:
+            for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
+                if key in task:
+                    found.update(task.get("vars") or {})
+            tasks(task.get("block"))
+
+    for play in yaml.safe_load((REPO / playbook).read_text()):
+        found.update(play.get("vars") or {})
+        for role in play.get("roles") or []:
+            if isinstance(role, dict):
+                found.update(k for k in role if k not in ("role", "name", "vars", "tags", "when"))
+                found.update(role.get("vars") or {})
+        tasks(play.get("tasks"))
+    return found
+
+
+def test_no_survey_asks_for_what_the_playbook_sets_itself(rendered):
+    """A survey answer is an extra var and beats the playbook's own vars (restore.yml's db_restore_confirm)."""
+    clashes = {t["name"]: sorted({q["variable"] for q in t["survey_spec"]["spec"]} & _set_by_playbook(t["playbook"]))
+               for t in rendered["job_templates"] if t["survey_spec"]}
+    assert not {name: clash for name, clash in clashes.items() if clash}
+    assert "db_restore_confirm" in _set_by_playbook("playbooks/restore.yml"), "the scan sees role vars"
+    assert "rollout_action" in _set_by_playbook("playbooks/restart.yml"), "the scan sees role parameters"
+
+
 def test_the_survey_defaults_are_the_roles_own_defaults(rendered):
     """A survey answer is an extra var: a default unlike the role's would change what the playbook does."""
     problems = []

@@ -4,6 +4,7 @@ and bad input - a survey answer outside the spec's choices, a missing credential
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,13 @@ def describe(template: dict, result: dict) -> str:
            f"{' | '.join(fatal) or result['stdout'][-1500:] + result['stderr'][-800:]}"
 
 
+def selected(templates: dict) -> list:
+    """The templates to run after FIRST: all, or those AWX_PLAYBOOKS names (comma-separated), to re-run one."""
+    wanted = [f"playbooks/{name}" for name in os.environ.get("AWX_PLAYBOOKS", "").split(",") if name]
+    assert set(wanted) <= set(templates), f"AWX_PLAYBOOKS names playbooks without a template: {wanted}"
+    return [t for p, t in sorted(templates.items()) if p not in FIRST and (not wanted or p in wanted)]
+
+
 def test_every_job_template_runs_green_through_ansible_runner(awx):
     templates = {t["playbook"]: t for t in awx["rendered"]["job_templates"]}
     started = time.monotonic()
@@ -80,7 +88,7 @@ def test_every_job_template_runs_green_through_ansible_runner(awx):
         if result["status"] != "successful":
             failures.append(describe(templates[playbook], result))
     assert not failures, "\n".join(failures)
-    rest = [t for p, t in sorted(templates.items()) if p not in FIRST]
+    rest = selected(templates)
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         for template, result in zip(rest, pool.map(lambda t: job(awx, t), rest)):
             if result["status"] != "successful" or "PLAY RECAP" not in result["stdout"]:
