@@ -20,6 +20,9 @@ from packaging.version import Version
 REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text())
 BUILTIN = {"ansible.builtin", "sre.runbooks"}
+# Collections only one role needs, left out of galaxy.yml so other users need not install them; the
+# role's README says so and collections/requirements.yml (what an AWX project installs) lists them.
+OPTIONAL = {"awx.awx": {"roles/awx_config/tasks/controller.yml"}}
 COLLECTION = r"([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+"
 # A task's module key, a role reference, a filter or test after a pipe or `is`, a lookup.
 YAML_USES = re.compile(rf"^\s*(?:- )?\s*{COLLECTION}:|\brole:\s*{COLLECTION}\s*$|\|\s*{COLLECTION}\b"
@@ -42,7 +45,14 @@ def _used_collections() -> dict[str, set[str]]:
 
 def test_every_used_collection_is_declared_and_nothing_else():
     used = _used_collections()
-    assert set(used) == set(GALAXY["dependencies"]), f"used: {used}"
+    assert set(used) - set(OPTIONAL) == set(GALAXY["dependencies"]), f"used: {used}"
+    for name, allowed in OPTIONAL.items():
+        assert used.get(name, set()) <= allowed, f"{name} is optional for {sorted(allowed)} only: {used.get(name)}"
+        assert name not in GALAXY["dependencies"]
+    # An AWX project pointed at the repository installs every collection the playbooks use.
+    awx_requirements = yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())["collections"]
+    assert {c["name"] for c in awx_requirements if c.get("type") != "dir"} == set(GALAXY["dependencies"]) | set(OPTIONAL)
+    assert {"name": ".", "type": "dir"} in awx_requirements
     # The scan finds the uses the issue named, so it is not blind.
     assert "roles/db_maintenance/tasks/insights.yml" in used["community.postgresql"]
     assert "plugins/module_utils/_k8s/client.py" in used["kubernetes.core"]
