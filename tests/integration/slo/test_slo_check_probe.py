@@ -52,8 +52,9 @@ def test_probe_error_ratio_and_latency_quantiles(platform_sandbox):
     assert objectives["error-rate"]["status"] == "ok"
     assert objectives["p50"]["status"] == "ok"
     assert objectives["p95"]["status"] == "breached" and objectives["p95"]["actual"] >= 0.6
-    # At least the four slowed answers; a loaded machine may add a straggler, never remove one.
-    assert 0.1 <= objectives["p95"]["error_ratio"] < 0.2
+    # At least the four slowed answers; a loaded machine adds stragglers (8 of 40 on a 2-core machine at load
+    # 10), never removes one. Fewer than half, as the p50 under its target says.
+    assert 0.1 <= objectives["p95"]["error_ratio"] < 0.5
     assert all(o["burn_rates"] == [] for o in objectives.values())
     assert objectives["availability"]["window"] == "40 probes"
     # What the server itself counted.
