@@ -49,30 +49,37 @@ quiet docs-lint make --no-print-directory docs-lint
 step "changelog lint"
 antsibull-changelog lint
 
-step "lowest supported ansible-core: its venv (cached) and ansible-test sanity on it"
+step "lowest supported ansible-core: its venv (cached after the first run)"
 quiet core-min-venv make --no-print-directory venv-core-min
-SANITY_BIN="$PWD/.cache/venv-core-min/bin" SANITY_WORKDIR="$PWD/.cache/sanity-core-min" \
-  quiet core-min-sanity tests/sanity/run.sh
 
-step "pytest: unit, integration, molecule (two sessions side by side)"
+step "pytest: unit, integration, molecule (two sessions side by side, sanity on the lowest core beside them)"
 # Most of the suite's time is spent waiting on ansible-playbook runs and the control plane, so
 # two pytest sessions share the two cores well. Each starts its own services and its own
 # Kubernetes cluster (SRE_K8S_DIR): neither can see the other's namespaces, nodes or databases.
-# Session B (molecule, the playbook tests, the hostile-input suite) writes to a log shown at
-# the end; session A (everything else) writes here. --durations keeps the slowest tests in the
-# log, to hold the suite within its time budget.
-second=(tests/integration/test_molecule.py tests/integration/playbooks tests/integration/badinput)
+# Session B (molecule, the playbook tests, the hostile-input suite, the AWX job templates) writes
+# to a log shown at the end; session A (everything else) writes here. ansible-test sanity on the
+# lowest supported ansible-core runs beside them too (its log is shown when it fails).
+# --durations keeps the slowest tests in the log, to hold the suite within its time budget.
+second=(tests/integration/test_molecule.py tests/integration/playbooks tests/integration/badinput
+        tests/integration/awx)
 k8s_a=$(python -c 'from tests.harness import k8s; print(k8s.state_dir())')
 SRE_K8S_DIR="$k8s_a-b" pytest --durations=25 -p no:cacheprovider --basetemp=.cache/pytest-b "${second[@]}" \
   > "$logs/pytest-b.log" 2>&1 &
 pid_b=$!
-trap 'kill "$pid_b" 2>/dev/null || true' EXIT
+SANITY_BIN="$PWD/.cache/venv-core-min/bin" SANITY_WORKDIR="$PWD/.cache/sanity-core-min" \
+  tests/sanity/run.sh > "$logs/core-min-sanity.log" 2>&1 &
+pid_sanity=$!
+trap 'kill "$pid_b" "$pid_sanity" 2>/dev/null || true' EXIT
 status_a=0
 pytest --durations=25 tests/unit tests/integration "${second[@]/#/--ignore=}" || status_a=$?
 status_b=0
 wait "$pid_b" || status_b=$?
+status_sanity=0
+wait "$pid_sanity" || status_sanity=$?
 trap - EXIT
-step "pytest session B: molecule, playbooks, hostile input (log: $logs/pytest-b.log)"
+step "ansible-test sanity on the lowest supported ansible-core (log: $logs/core-min-sanity.log)"
+if [ "$status_sanity" -ne 0 ]; then tail -n 80 "$logs/core-min-sanity.log"; else tail -n 3 "$logs/core-min-sanity.log"; fi
+step "pytest session B: molecule, playbooks, hostile input, AWX templates (log: $logs/pytest-b.log)"
 if [ "$status_b" -ne 0 ]; then tail -n 400 "$logs/pytest-b.log"; else sed -n '/slowest .* durations/,$p' "$logs/pytest-b.log"; fi
-echo "session A rc=$status_a, session B rc=$status_b"
-[ "$status_a" -eq 0 ] && [ "$status_b" -eq 0 ]
+echo "session A rc=$status_a, session B rc=$status_b, sanity on the lowest core rc=$status_sanity"
+[ "$status_a" -eq 0 ] && [ "$status_b" -eq 0 ] && [ "$status_sanity" -eq 0 ]
