@@ -28,9 +28,11 @@ CATALOG = {
     "ServiceDown": ("pods, workload availability, logs and events of the service's workload; its dependencies "
                     "from inside a pod (I7)", ("Unavailable", "Degraded", "NotReady", "DependencyUnreachable") + _CRASHES,
                     "restart"),
-    "HighErrorRate": ("the workload's pods, restarts and logs (the error rate itself is the alert's evidence)", ("Degraded",) + _CRASHES, "rollback"),
+    "HighErrorRate": ("the workload's pods, restarts and logs (the error rate itself is the alert's evidence)",
+                      ("Degraded",) + _CRASHES, "rollback"),
     "HighResponseTime": ("pods, HPA headroom and resource use of the workload", ("AtMaxReplicas", "Degraded"), "scale_up"),
-    "SLOViolation": ("the workload's pods and its last rollout (the SLO burn itself is the alert's evidence)", ("Degraded", "Unavailable") + _CRASHES, "rollback"),
+    "SLOViolation": ("the workload's pods and its last rollout (the SLO burn itself is the alert's evidence)",
+                     ("Degraded", "Unavailable") + _CRASHES, "rollback"),
     "ServiceUnavailable": ("Services without ready endpoints, selectors matching no pod, Ingress backends (I6); the "
                            "workload's dependencies from inside a pod (I7)",
                            ("NoReadyEndpoints", "SelectorMatchesNoPod", "BackendServiceMissing", "BackendPortMissing",
