@@ -17,6 +17,7 @@ the same name) is checked before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 
@@ -174,27 +175,38 @@ class Exporter:
             items.extend(self.api.list_path(clean.api_path(api_version, plural, namespace), selector))
         return items
 
-    def collect(self, targets, namespaces):
-        """[(member path, cleaned object)] in member order, plus the counts; skipped objects are noted."""
-        entries = [("Namespace", "v1", namespaces)]
-        for kind, api_version, plural, namespaced in targets:
-            entries.append((kind, api_version, self._list(api_version, plural, namespaced)))
+    def _choose(self, kind, api_version, items, chosen, skipped):
+        """Clean ``items`` of ``kind`` into ``chosen`` ({path: entry}); the paths added."""
+        added = []
+        for item in items:
+            meta = item.get("metadata") or {}
+            reason = clean.skip_reason(item, kind)
+            if reason:
+                skipped.append(f"{kind} {meta.get('namespace') + '/' if meta.get('namespace') else ''}"
+                               f"{meta.get('name')}: {reason}")
+                continue
+            namespace = meta.get("namespace") if kind != "Namespace" else None
+            try:
+                path = member_path(namespace, kind, meta.get("name"), encrypted=kind == "Secret")
+            except ArchiveError as exc:
+                raise ExportFailed(str(exc)) from None
+            chosen[path] = (kind, api_version, namespace, meta.get("name"), clean.clean_object(item, kind, api_version))
+            added.append(path)
+        return added
+
+    def collect(self, targets, namespaces, on_secrets=None):
+        """[(member path, cleaned object)] in member order, plus the counts; skipped objects are noted.
+
+        Secrets are read first and handed to ``on_secrets`` ([(path, entry)]) as soon as they are
+        cleaned, so their encryption (the export's largest cost) runs while the other kinds are read.
+        """
         chosen = {}
         skipped = []
-        for kind, api_version, items in entries:
-            for item in items:
-                meta = item.get("metadata") or {}
-                reason = clean.skip_reason(item, kind)
-                if reason:
-                    skipped.append(f"{kind} {meta.get('namespace') + '/' if meta.get('namespace') else ''}"
-                                   f"{meta.get('name')}: {reason}")
-                    continue
-                namespace = meta.get("namespace") if kind != "Namespace" else None
-                try:
-                    path = member_path(namespace, kind, meta.get("name"), encrypted=kind == "Secret")
-                except ArchiveError as exc:
-                    raise ExportFailed(str(exc)) from None
-                chosen[path] = (kind, api_version, namespace, meta.get("name"), clean.clean_object(item, kind, api_version))
+        self._choose("Namespace", "v1", namespaces, chosen, skipped)
+        for kind, api_version, plural, namespaced in sorted(targets, key=lambda target: target[0] != "Secret"):
+            paths = self._choose(kind, api_version, self._list(api_version, plural, namespaced), chosen, skipped)
+            if kind == "Secret" and on_secrets is not None:
+                on_secrets([(path, chosen[path]) for path in sorted(paths)])
         self.result["excluded"] = skipped[:MAX_EXCLUDED_SHOWN]
         counts = {}
         for kind, *_rest in chosen.values():
@@ -224,24 +236,26 @@ class Exporter:
                 "label_selector": self.params["label_selector"],
                 "counts": self.result["counts"], "objects": self.result["objects"]}
 
-    def write(self, members, manifest):
+    def write(self, members, manifest, sealing):
+        """Write the archive; ``sealing`` holds the Secrets' members and their vault texts (``encrypting``).
+
+        A Secret's YAML exists only in memory: the archive receives its vault text. The Secrets were
+        handed to worker processes while the objects were read; this process writes the other objects
+        meanwhile. The archive's member order does not matter to a reader (the manifest lists them).
+        """
         os.makedirs(self.dest, mode=0o700, exist_ok=True)
-        # A Secret's YAML exists only in memory: the archive receives its vault text. The Secrets
-        # are encrypted in worker processes while this one writes the other objects; the
-        # archive's member order does not matter to a reader (the manifest lists every member).
-        secrets = [(path, entry) for path, entry in members if entry[0] == "Secret"]
-        with encrypting([to_yaml(entry[4]) for _path, entry in secrets], self.password) as sealed:
-            writer = ArchiveWriter(self.archive)
-            try:
-                for path, entry in members:
-                    if entry[0] != "Secret":
-                        self._add(writer, path, entry, to_yaml(entry[4]))
-                for (path, entry), data in zip(secrets, sealed()):
+        writer = ArchiveWriter(self.archive)
+        try:
+            for path, entry in members:
+                if entry[0] != "Secret":
+                    self._add(writer, path, entry, to_yaml(entry[4]))
+            if sealing:
+                for (path, entry), data in zip(sealing["members"], sealing["results"]()):
                     self._add(writer, path, entry, data)
-                record = writer.commit(manifest)
-            except BaseException:
-                writer.abort()
-                raise
+            record = writer.commit(manifest)
+        except BaseException:
+            writer.abort()
+            raise
         write_atomic(self.sidecar_path, dumps(record).encode("utf-8"))
         self.result.update(changed=True, sha256=record["archive_sha256"], size=record["archive_size"])
         return record
@@ -294,17 +308,26 @@ class Exporter:
         self.prepare_dest()
         if self.params["s3"]:
             self.store = S3Store(self.params["s3"])
-        members = self.collect(targets, namespaces)
         kinds = ["Namespace"] + [target[0] for target in targets]
         check = self.module.check_mode
-        local_before = sorted(r["name"] for r in bk.scan_folder(self.dest)
-                              if bk.same_set(r, self.sel["namespaces"]))
-        if not check:
-            record = self.write(members, self.manifest(created, kinds))
-            if self.store is not None:
-                self.upload(record)
-        else:
-            self.result["secrets_encrypted"] = self.result["counts"].get("Secret", 0)
+        with contextlib.ExitStack() as stack:
+            sealing = {}
+
+            def seal(secrets):
+                # Encryption starts now, in worker processes, while the other kinds are read.
+                sealing["results"] = stack.enter_context(
+                    encrypting([to_yaml(entry[4]) for _path, entry in secrets], self.password))
+                sealing["members"] = secrets
+
+            members = self.collect(targets, namespaces, on_secrets=None if check else seal)
+            local_before = sorted(r["name"] for r in bk.scan_folder(self.dest)
+                                  if bk.same_set(r, self.sel["namespaces"]))
+            if not check:
+                record = self.write(members, self.manifest(created, kinds), sealing)
+                if self.store is not None:
+                    self.upload(record)
+            else:
+                self.result["secrets_encrypted"] = self.result["counts"].get("Secret", 0)
         pruned = self.prune(created, apply=not check)
         self.result["pruned"] = pruned
         gone = {p["name"] for p in pruned if p["where"] == "local"}
