@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 
 from tests.integration.release.release_files import ANSIBLE_GALAXY, BIN, REPO, galaxy_metadata
 
-PYTHON_LIBRARIES = {"kubernetes", "psycopg2-binary", "redis", "boto3", "cryptography"}
+PYTHON_LIBRARIES = {"kubernetes", "psycopg2-binary", "redis", "boto3", "cryptography", "confluent-kafka"}
 # What bindep picks for this Debian machine (platform:dpkg) from bindep.txt.
 DEBIAN_PACKAGES = {"postgresql-client", "zstd", "gzip", "redis-tools"}
 
