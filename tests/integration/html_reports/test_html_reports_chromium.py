@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-
 from pathlib import Path
 
 import pytest
 
 from tests.harness import services
+from tests.integration.waiting import wait_until
 
 # Pure rendering code, no controller imports (the filter plugin wraps exactly this function).
 from ansible_collections.sre.runbooks.plugins.module_utils._common import html_report
@@ -58,10 +57,8 @@ def open_page(driver, path):
     driver.get_log("browser")
     driver.get_log("performance")
     driver.get(path.as_uri())
-    deadline = time.monotonic() + 10
-    while driver.execute_script("return document.readyState") != "complete":
-        assert time.monotonic() < deadline, f"{path.name} never finished loading"
-        time.sleep(0.05)
+    wait_until(lambda: driver.execute_script("return document.readyState") == "complete",
+               f"{path.name} to finish loading", timeout=10, interval=0.05)
     console = driver.get_log("browser")
     # A request the browser refused before sending (the page's CSP) fails with a blockedReason; every other
     # request was sent, answered or not.
