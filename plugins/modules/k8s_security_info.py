@@ -75,6 +75,44 @@ options:
     description: A Secret not rotated for more than this many days fails C(C5.secret-age).
     type: int
     default: 90
+  waivers:
+    description:
+      - Accepted findings. Each has C(control) and C(object) (the check's; shell patterns allowed, such as C(C8.*) or
+        C(Deployment legacy/*)), C(reason) and C(expires), the last day it applies (YYYY-MM-DD).
+      - A failed or warning check a valid waiver matches becomes V(waived), its message naming the reason. Past its
+        date a waiver no longer applies and the check fails, its message naming the expired waiver.
+      - Applied to O(extra_checks) too.
+    type: list
+    elements: dict
+    default: []
+  today:
+    description: The date the waivers are judged against (YYYY-MM-DD). Defaults to today in UTC.
+    type: str
+  extra_checks:
+    description:
+      - Checks made elsewhere, counted, waived and reported with these, such as the C6 activity checks that the
+        P(sre.runbooks.compliance_activity#filter) filter makes of a M(sre.runbooks.k8s_health_info) result.
+      - Each has C(control), C(object), C(status) (V(passed), V(failed) or V(warning)), C(message) and optionally
+        C(namespace).
+    type: list
+    elements: dict
+    default: []
+  reports:
+    description:
+      - The report texts to render in RV(reports), from the checks after the waivers. V(junit) is JUnit XML (one test
+        suite per control, one test case per object, a failure per failed check, a skip per waived one); V(json) the
+        result (the RV(checks), RV(summary) and the controls' details, with C(check_mode)); V(markdown) the failed,
+        waived and warning checks as tables; V(html) a self-contained page.
+      - Rendered here, in the module's process, because the checks can be tens of thousands; write them with
+        M(sre.runbooks.report_files).
+    type: list
+    elements: str
+    choices: [junit, json, markdown, html]
+    default: []
+  report_name:
+    description: Name of the JUnit test suites element.
+    type: str
+    default: compliance
 notes:
   - The checks are the data; the module itself fails only for bad options or when the cluster cannot be read.
 """
@@ -102,6 +140,23 @@ EXAMPLES = r"""
     secret_max_age_days: 90
   register: security
 
+- name: The CI compliance run - waivers applied, the JUnit report rendered, then written on the controller
+  sre.runbooks.k8s_security_info:
+    namespaces: "{{ sre_namespaces }}"
+    waivers:
+      - control: C8.probes
+        object: Deployment platform-v2-stable/batch-worker
+        reason: no HTTP port, SEC-123
+        expires: "2027-03-31"
+    reports: [junit]
+  register: compliance
+
+- name: Write the JUnit report
+  sre.runbooks.report_files:
+    dest: "{{ playbook_dir }}/reports"
+    files:
+      compliance.xml: "{{ compliance.reports.junit }}"
+
 - name: Fail on any failed control
   ansible.builtin.assert:
     that: security.summary.failed == 0
@@ -125,8 +180,11 @@ checks:
       description: The object's namespace (the destination's for a flow; null for a namespace or a cluster-wide binding).
       type: str
     status:
-      description: V(passed), V(failed) or V(warning).
+      description: V(passed), V(failed) or V(warning); V(waived) when a valid waiver matches.
       type: str
+    waiver:
+      description: The waiver applied (or the expired one that matched) - C(control), C(object), C(reason), C(expires), C(expired); null when none.
+      type: dict
     message:
       description: The finding, one line.
       type: str
@@ -137,9 +195,20 @@ checks:
       status: failed
       message: no default-deny ingress NetworkPolicy (podSelector {}, policyTypes Ingress, no rules).
 summary:
-  description: Counts of checks by status, and C(total).
+  description:
+    - Counts of checks by status (C(passed), C(failed), C(warning), C(waived)) and C(total), after the waivers; and
+      C(failures), one line per failed check (the control, the object and the finding).
   returned: success
   type: dict
+reports:
+  description: The texts of the O(reports) asked for, by format (V(junit), V(json), V(markdown), V(html)).
+  returned: success
+  type: dict
+  sample: {junit: "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<testsuites name=\"compliance\" ..."}
+check_mode:
+  description: Whether the module ran in check mode (it changes nothing either way).
+  returned: success
+  type: bool
   sample: {passed: 40, failed: 2, warning: 7, total: 49}
 failed_checks:
   description: Number of failed checks.

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from ansible_collections.sre.runbooks.plugins.module_utils._common.argspec import merge_argspecs
+from ansible_collections.sre.runbooks.plugins.module_utils._compliance.reports import REPORT_FORMATS
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import K8S_COMMON_ARGS, K8S_RANGES
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError, check_namespace_name
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.isolation import IsolationInputError, check_entry
@@ -38,6 +39,11 @@ def argument_spec():
         isolation_matrix={"type": "list", "elements": "dict", "default": []},
         # An age in days, not a secret (validate-modules guesses from the name).
         secret_max_age_days={"type": "int", "default": 90, "no_log": False},
+        waivers={"type": "list", "elements": "dict", "default": []},
+        today={"type": "str"},
+        extra_checks={"type": "list", "elements": "dict", "default": []},
+        reports={"type": "list", "elements": "str", "choices": list(REPORT_FORMATS), "default": []},
+        report_name={"type": "str", "default": "compliance"},
     )
 
 

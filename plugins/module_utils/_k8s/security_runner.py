@@ -18,6 +18,8 @@ import datetime
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.sre.runbooks.plugins.module_utils._compliance import reports
+from ansible_collections.sre.runbooks.plugins.module_utils._compliance.report import ReportError, check_waivers
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import hygiene, isolation, netpol, rbac
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, connect
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError
@@ -94,16 +96,14 @@ def run_controls(fetched, namespaces, controls, params, now):
     return checks, details
 
 
-def summary(checks):
-    counts = {status: sum(1 for c in checks if c["status"] == status) for status in ("passed", "failed", "warning")}
-    return dict(counts, total=len(checks))
-
-
 def run_module(module):
-    """Read the cluster once per kind, run the controls and exit with the checks (or one sentence)."""
+    """Read the cluster once per kind, run the controls, waive, count and render; exit with it all (or one sentence)."""
     try:
         namespaces, controls = check_options(module.params)
-    except HealthInputError as exc:
+        today = reports.check_today(module.params["today"])
+        extra = reports.check_extra_checks(module.params["extra_checks"])
+        waivers = check_waivers(module.params["waivers"])  # before any request: a bad waiver is bad input
+    except (HealthInputError, ReportError) as exc:
         module.fail_json(msg=str(exc))
     api = connect(module)
     reader = SecurityReader(api)
@@ -113,7 +113,9 @@ def run_module(module):
         fetched = reader.fetch(kinds)
         checks, details = run_controls(fetched, namespaces, controls, module.params,
                                        datetime.datetime.now(datetime.timezone.utc))
-    except (KubeError, isolation.IsolationInputError, netpol.PolicyError) as exc:
+        result = reports.assemble(checks + extra, dict(details, api_calls=reader.calls), waivers, today, module.check_mode)
+        texts = reports.render(result, module.params["reports"], module.params["report_name"])
+    except (KubeError, isolation.IsolationInputError, netpol.PolicyError, ReportError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, checks=checks, summary=summary(checks), failed_checks=summary(checks)["failed"],
-                     api_calls=reader.calls, duration_seconds=round(time.monotonic() - started, 3), **details)
+    module.exit_json(changed=False, failed_checks=result["summary"]["failed"], reports=texts,
+                     duration_seconds=round(time.monotonic() - started, 3), **result)

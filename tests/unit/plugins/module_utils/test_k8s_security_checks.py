@@ -7,7 +7,8 @@ import datetime
 import pytest
 
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s import hygiene, isolation, rbac
-from ansible_collections.sre.runbooks.plugins.module_utils._k8s.security_runner import run_controls, summary
+from ansible_collections.sre.runbooks.plugins.module_utils._compliance.report import counts
+from ansible_collections.sre.runbooks.plugins.module_utils._k8s.security_runner import run_controls
 
 NOW = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.timezone.utc)
 GOOD_CONTAINER = {
@@ -263,7 +264,7 @@ def test_run_controls_network_defaults_to_non_system_namespaces():
                                     "ingress allowed by stable/from-stable.")
     assert details["isolation"][0]["to"] == "stable/api-0"  # the first matching pod by name
     assert details["isolation"][0]["resolved_port"] == 8000
-    assert summary(checks) == {"passed": 2, "failed": 2, "warning": 0, "total": 4}
+    assert counts(checks) == {"passed": 2, "failed": 2, "warning": 0, "waived": 0, "total": 4}
 
 
 def test_a_named_namespace_that_does_not_exist_fails_default_deny():

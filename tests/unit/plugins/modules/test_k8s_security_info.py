@@ -7,6 +7,7 @@ tests/integration/k8s/test_security_checks.py.
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -63,6 +64,14 @@ FLOW = {"from": {"namespace": "shop", "pod": "web-0"}, "to": {"namespace": "shop
     ({"isolation_matrix": [dict(FLOW, to={"namespace": "shop", "selector": "app in (a"})]},
      "The matrix entry's to selector: The label selector 'app in (a' has unbalanced parentheses."),
     ({"secret_max_age_days": -1}, "secret_max_age_days must be at least 0, not -1."),
+    ({"today": "5 Dec"}, "today must be a date as YYYY-MM-DD, not '5 Dec'."),
+    ({"waivers": [{"control": "C5.*", "object": "*", "reason": "x"}]}, "Waiver 1 (C5.* *) lacks expires."),
+    ({"waivers": [{"control": "C5.*", "object": "*", "reason": "x", "expires": "soon"}]},
+     "Waiver 1: expires must be a date as YYYY-MM-DD, not 'soon'."),
+    ({"extra_checks": [{"control": "C6.x", "object": "Deployment a/b", "status": "passed"}]},
+     "extra_checks entry 1 lacks message."),
+    ({"extra_checks": [{"control": "C6.x", "object": "Deployment a/b", "status": "bad", "message": "m"}]},
+     "extra_checks entry 1 has status 'bad'; it must be one of passed, failed, warning."),
 ])
 def test_bad_input_fails_in_one_sentence_before_connecting(module_env, args, message):
     result = run_module(k8s_security_info, args, expect=FailJson)
@@ -101,3 +110,36 @@ def test_a_matrix_pod_that_does_not_exist_is_one_sentence(module_env):
                                             "isolation_matrix": [dict(FLOW, to={"namespace": "shop", "pod": "x"})]},
                         expect=FailJson)
     assert result["msg"] == "The pod shop/x (to) does not exist."
+
+
+ACTIVITY = {"control": "C6.security-events", "object": "Namespace shop", "namespace": "shop", "status": "failed",
+            "message": "2 Forbidden answers."}
+
+
+def test_waivers_extra_checks_and_every_report_in_one_pass(module_env):
+    waivers = [{"control": "C5.secret-age", "object": "Secret shop/*", "reason": "SEC-9", "expires": "2026-12-31"},
+               {"control": "C6.*", "object": "*", "reason": "SEC-10", "expires": "2026-12-01"}]
+    result = run_module(k8s_security_info, {"waivers": waivers, "today": "2026-12-05", "extra_checks": [ACTIVITY],
+                                            "reports": ["junit", "json", "markdown", "html"], "report_name": "ci"},
+                        check=True, expect=ExitJson)
+    by_object = {c["object"]: c for c in result["checks"]}
+    assert by_object["Secret shop/old"]["status"] == "waived"
+    assert by_object["Secret shop/old"]["waiver"]["reason"] == "SEC-9"
+    # The C6 waiver expired on the 1st: its check fails again, naming it.
+    activity = next(c for c in result["checks"] if c["control"] == "C6.security-events")
+    assert activity["status"] == "failed" and "waiver expired on 2026-12-01" in activity["message"]
+    assert result["summary"]["waived"] == 1 and result["summary"]["failed"] == result["failed_checks"] >= 1
+    assert result["summary"]["failures"][-1].startswith("C6.security-events Namespace shop: 2 Forbidden answers.")
+    assert result["check_mode"] is True
+    texts = result["reports"]
+    assert texts["junit"].startswith('<?xml version="1.0" encoding="utf-8"?>\n<testsuites name="ci"')
+    assert json.loads(texts["json"])["summary"] == result["summary"]
+    assert "reports" not in json.loads(texts["json"])  # the JSON report is the result, not the module's answer
+    assert "| C6.security-events | Namespace shop |" in texts["markdown"]
+    assert texts["html"].startswith("<!DOCTYPE html>")
+
+
+def test_no_report_is_rendered_unless_asked(module_env):
+    result = run_module(k8s_security_info, {}, check=True, expect=ExitJson)
+    assert result["reports"] == {}
+    assert set(result["summary"]) == {"passed", "failed", "warning", "waived", "total", "failures"}
