@@ -6,7 +6,8 @@ service account, a Role and a RoleBinding. Measured, medians over the rounds:
 
   module     k8s_security_info over the N namespaces, every control, run as Ansible runs a module
              (python + args file): wall time, peak RSS, and its list requests
-  playbook   playbooks/compliance.yml --check over the same namespaces (JUnit, JSON, Markdown written)
+  playbook   playbooks/compliance.yml --check over the same namespaces (JUnit, JSON, Markdown, HTML written),
+             and the number of tasks it ran
   kubectl    `kubectl get all,networkpolicies,secrets,roles,rolebindings -A -o json` (the baseline)
 
 The number of list requests is also taken on a tenth of the namespaces: it must not grow with them.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -116,7 +118,8 @@ def run_compliance_playbook(tmp, namespaces):
     wall = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(f"compliance.yml failed on a clean scene:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
-    return wall
+    # Tasks that ran (the recap's ok=): the module calls and controller-side tasks of the run.
+    return wall, sum(int(ok) for ok in re.findall(r"\bok=(\d+)", proc.stdout))
 
 
 def main():
@@ -140,7 +143,7 @@ def main():
                     list(pool.map(lambda name: seed_namespace(api, name, options.workloads), namespaces))
                 log(f"seeded {len(namespaces)} namespaces x {options.workloads} Deployments in "
                     f"{time.monotonic() - started:.1f}s")
-                module, kubectl, playbook, rss, calls, objects = [], [], [], [], None, 0
+                module, kubectl, playbook, rss, calls, objects, tasks = [], [], [], [], None, 0, 0
                 for round_number in range(options.rounds):
                     wall, peak, result = run_module_direct(tmp, namespaces)
                     module.append(wall)
@@ -148,9 +151,11 @@ def main():
                     calls = result["api_calls"]
                     kubectl_wall, objects = run_kubectl(cluster)
                     kubectl.append(kubectl_wall)
-                    playbook.append(run_compliance_playbook(tmp, namespaces))
+                    playbook_wall, tasks = run_compliance_playbook(tmp, namespaces)
+                    playbook.append(playbook_wall)
                     log(f"round {round_number + 1}: module {wall:.2f}s ({peak:.0f} MiB, {result['summary']['total']} "
-                        f"checks), kubectl {kubectl_wall:.2f}s ({objects} objects), playbook {playbook[-1]:.2f}s")
+                        f"checks), kubectl {kubectl_wall:.2f}s ({objects} objects), playbook {playbook[-1]:.2f}s "
+                        f"({tasks} tasks ran)")
                 _wall, _peak, small = run_module_direct(tmp, namespaces[:max(1, len(namespaces) // 10)])
             finally:
                 core = k8s.CoreV1Api(api)
@@ -161,6 +166,7 @@ def main():
                         pass
     rounds = options.rounds
     emit("list_requests_full_vs_tenth_of_namespaces", calls, small["api_calls"], "requests", 1)
+    emit("playbook_tasks_ran", tasks, 0, "tasks", 1)
     emit("module_peak_rss", statistics.median(rss), 0, "MiB", rounds)
     emit("module_wall_vs_kubectl_get_all", statistics.median(module), statistics.median(kubectl), "s", rounds)
     emit("playbook_wall_vs_kubectl_get_all", statistics.median(playbook), statistics.median(kubectl), "s", rounds)
