@@ -22,6 +22,7 @@ nobody takes are dropped. A key is handed out once, and ``vault.SealKey`` refuse
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 
 from ansible_collections.sre.runbooks.plugins.module_utils._config import vault
@@ -30,6 +31,10 @@ from ansible_collections.sre.runbooks.plugins.module_utils._config import vault
 # spends importing, connecting and listing the Secrets. An export without Secrets wastes at most these.
 AHEAD = 256
 MAX_THREADS = 4
+# A thread that finished a derivation needs the GIL for microseconds to hand the key over; with
+# Python's default switch interval (5 ms) it waits up to that long behind the caller's YAML and tar
+# work, more than a derivation lasts, so the pool's CPUs would idle half the time.
+SWITCH_INTERVAL = 0.001
 _JOIN_TIMEOUT = 10
 
 
@@ -58,6 +63,8 @@ class KeyPool:
         self._taken = 0
         self._closed = False
         self._error = None
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
         self._threads = [threading.Thread(target=self._derive, args=(number,), name=f"vault-keys-{number}",
                                           daemon=True)
                          for number in range(threads)]
@@ -146,3 +153,4 @@ class KeyPool:
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(_JOIN_TIMEOUT)
+        sys.setswitchinterval(self._switch_interval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import io
 import json
+import sys
 import tarfile
 import threading
 import time
@@ -212,9 +213,12 @@ def test_key_pool_reports_a_failed_derivation_and_a_closed_pool():
     with encrypt_pool.KeyPool(None, 1, ahead=1) as broken:  # bytes(None) fails in the deriving thread
         with pytest.raises(vault.VaultError, match="Deriving a vault key failed"):
             broken.take(timeout=10)
+    before = sys.getswitchinterval()
     keys = encrypt_pool.KeyPool(b"pw", 1, ahead=0)
+    assert sys.getswitchinterval() <= encrypt_pool.SWITCH_INTERVAL  # key handovers do not wait 5 ms for the GIL
     keys.close()
     keys.close()
+    assert sys.getswitchinterval() == before
     with pytest.raises(vault.VaultError, match="closed"):
         keys.take(timeout=10)
 
