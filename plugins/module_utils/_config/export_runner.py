@@ -17,7 +17,6 @@ the same name) is checked before anything is written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import traceback
 
@@ -34,7 +33,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._config.archive impor
     dumps,
     member_path,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils._config.encrypt_pool import encrypting
+from ansible_collections.sre.runbooks.plugins.module_utils._config.encrypt_pool import KeyPool, threads_for
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.client import KubeError, connect
 from ansible_collections.sre.runbooks.plugins.module_utils._k8s.health import HealthInputError, check_namespace_name
 from ansible_collections.sre.runbooks.plugins.module_utils._s3.store import S3Error, S3Store, ensure_boto3
@@ -117,12 +116,12 @@ def to_yaml(obj):
 class Exporter:
     """One export run; ``result`` holds what is known so far."""
 
-    def __init__(self, module, api, selection, password):
+    def __init__(self, module, api, selection, keys):
         self.module = module
         self.params = module.params
         self.api = api
         self.sel = selection
-        self.password = password
+        self.keys = keys  # a KeyPool deriving the Secrets' vault keys (None in check mode)
         self.name = selection["name"]
         self.dest = self.params["dest"]
         self.archive = os.path.join(self.dest, self.name + bk.ARCHIVE_SUFFIX)
@@ -153,9 +152,21 @@ class Exporter:
         return found
 
     def namespace_objects(self):
+        """The Namespace objects asked for; InputError names the first that does not exist."""
+        wanted = self.sel["namespaces"]
+        found = None
+        if clean.use_cluster_wide_lists(len(wanted)):
+            # One list instead of a GET per namespace, as for the other kinds; a token that may
+            # only get its namespaces (403 on the list) still gets them one by one.
+            try:
+                found = {(item.get("metadata") or {}).get("name"): item
+                         for item in self.api.list_path(clean.api_path("v1", "namespaces"))}
+            except KubeError as exc:
+                if exc.status != 403:
+                    raise
         objects = []
-        for namespace in self.sel["namespaces"]:
-            obj = self.api.find("Namespace", None, namespace)
+        for namespace in wanted:
+            obj = found.get(namespace) if found is not None else self.api.find("Namespace", None, namespace)
             if obj is None:
                 raise InputError(f"The namespace {namespace} does not exist; nothing was written.")
             objects.append(obj)
@@ -194,19 +205,19 @@ class Exporter:
             added.append(path)
         return added
 
-    def collect(self, targets, namespaces, on_secrets=None):
+    def collect(self, targets, namespaces):
         """[(member path, cleaned object)] in member order, plus the counts; skipped objects are noted.
 
-        Secrets are read first and handed to ``on_secrets`` ([(path, entry)]) as soon as they are
-        cleaned, so their encryption (the export's largest cost) runs while the other kinds are read.
+        Secrets are read first and counted for the key pool as soon as they are cleaned, so it
+        derives the keys they need (and no more) while the other kinds are read.
         """
         chosen = {}
         skipped = []
         self._choose("Namespace", "v1", namespaces, chosen, skipped)
         for kind, api_version, plural, namespaced in sorted(targets, key=lambda target: target[0] != "Secret"):
             paths = self._choose(kind, api_version, self._list(api_version, plural, namespaced), chosen, skipped)
-            if kind == "Secret" and on_secrets is not None:
-                on_secrets([(path, chosen[path]) for path in sorted(paths)])
+            if kind == "Secret" and self.keys is not None:
+                self.keys.expect(len(paths))
         self.result["excluded"] = skipped[:MAX_EXCLUDED_SHOWN]
         counts = {}
         for kind, *_rest in chosen.values():
@@ -236,12 +247,13 @@ class Exporter:
                 "label_selector": self.params["label_selector"],
                 "counts": self.result["counts"], "objects": self.result["objects"]}
 
-    def write(self, members, manifest, sealing):
-        """Write the archive; ``sealing`` holds the Secrets' members and their vault texts (``encrypting``).
+    def write(self, members, manifest):
+        """Write the archive: the other objects first, then each Secret sealed with a vault key of its own.
 
-        A Secret's YAML exists only in memory: the archive receives its vault text. The Secrets were
-        handed to worker processes while the objects were read; this process writes the other objects
-        meanwhile. The archive's member order does not matter to a reader (the manifest lists them).
+        A Secret's YAML exists only in memory: the archive receives its vault text. The keys were
+        being derived on the pool's threads since the module started; the Secrets come last so that
+        this thread writes the other objects meanwhile. The archive's member order does not matter
+        to a reader (the manifest lists them).
         """
         os.makedirs(self.dest, mode=0o700, exist_ok=True)
         writer = ArchiveWriter(self.archive)
@@ -249,9 +261,9 @@ class Exporter:
             for path, entry in members:
                 if entry[0] != "Secret":
                     self._add(writer, path, entry, to_yaml(entry[4]))
-            if sealing:
-                for (path, entry), data in zip(sealing["members"], sealing["results"]()):
-                    self._add(writer, path, entry, data)
+            for path, entry in members:
+                if entry[0] == "Secret":
+                    self._add(writer, path, entry, vault.seal(to_yaml(entry[4]), self.keys.take()))
             record = writer.commit(manifest)
         except BaseException:
             writer.abort()
@@ -310,24 +322,15 @@ class Exporter:
             self.store = S3Store(self.params["s3"])
         kinds = ["Namespace"] + [target[0] for target in targets]
         check = self.module.check_mode
-        with contextlib.ExitStack() as stack:
-            sealing = {}
-
-            def seal(secrets):
-                # Encryption starts now, in worker processes, while the other kinds are read.
-                sealing["results"] = stack.enter_context(
-                    encrypting([to_yaml(entry[4]) for _path, entry in secrets], self.password))
-                sealing["members"] = secrets
-
-            members = self.collect(targets, namespaces, on_secrets=None if check else seal)
-            local_before = sorted(r["name"] for r in bk.scan_folder(self.dest)
-                                  if bk.same_set(r, self.sel["namespaces"]))
-            if not check:
-                record = self.write(members, self.manifest(created, kinds), sealing)
-                if self.store is not None:
-                    self.upload(record)
-            else:
-                self.result["secrets_encrypted"] = self.result["counts"].get("Secret", 0)
+        members = self.collect(targets, namespaces)
+        local_before = sorted(r["name"] for r in bk.scan_folder(self.dest)
+                              if bk.same_set(r, self.sel["namespaces"]))
+        if not check:
+            record = self.write(members, self.manifest(created, kinds))
+            if self.store is not None:
+                self.upload(record)
+        else:
+            self.result["secrets_encrypted"] = self.result["counts"].get("Secret", 0)
         pruned = self.prune(created, apply=not check)
         self.result["pruned"] = pruned
         gone = {p["name"] for p in pruned if p["where"] == "local"}
@@ -347,13 +350,18 @@ def run_module(module):
         module.fail_json(msg=str(exc))
     if params["s3"]:
         ensure_boto3(module)
-    api = connect(module)
-    exporter = Exporter(module, api, selection, password)
+    # Key derivation starts before the kubernetes library is even imported: it needs only the password.
+    keys = None if module.check_mode or password is None else KeyPool(password, threads_for(os.cpu_count()))
     try:
-        result = exporter.run()
-    except (InputError, ExportFailed, KubeError, S3Error, ArchiveError, vault.VaultError, RetentionError) as exc:
-        module.fail_json(msg=str(exc), **exporter.result)
-    except OSError as exc:
-        where = exc.filename or params["dest"]
-        module.fail_json(msg=f"Writing the backup in {where} failed: {exc.strerror or exc}.", **exporter.result)
+        exporter = Exporter(module, connect(module), selection, keys)
+        try:
+            result = exporter.run()
+        except (InputError, ExportFailed, KubeError, S3Error, ArchiveError, vault.VaultError, RetentionError) as exc:
+            module.fail_json(msg=str(exc), **exporter.result)
+        except OSError as exc:
+            where = exc.filename or params["dest"]
+            module.fail_json(msg=f"Writing the backup in {where} failed: {exc.strerror or exc}.", **exporter.result)
+    finally:
+        if keys is not None:
+            keys.close()
     module.exit_json(**result)

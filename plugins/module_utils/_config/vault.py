@@ -71,21 +71,47 @@ def _to_bytes(password):
     return password.encode("utf-8") if isinstance(password, str) else bytes(password)
 
 
-def encrypt(plaintext, password):
-    """Vault text (bytes, newline-terminated) of ``plaintext`` (bytes) under ``password``."""
-    password = _to_bytes(password)
-    salt = os.urandom(32)
-    aes_key, hmac_key, counter = _keys(password, salt)
+class SealKey:
+    """The keys for sealing exactly one plaintext: a fresh random salt and what PBKDF2 derives from it.
+
+    Deriving is the whole cost of encrypting (~4 ms; ``cryptography`` releases the GIL meanwhile),
+    and it does not depend on the plaintext, so keys can be derived ahead, on other threads.
+    ``seal`` takes the keys out: a second use raises, because AES-CTR under a reused key and
+    counter would leak the XOR of two plaintexts.
+    """
+
+    __slots__ = ("salt", "_keys")
+
+    def __init__(self, password):
+        self.salt = os.urandom(32)
+        self._keys = _keys(_to_bytes(password), self.salt)
+
+    def take(self):
+        keys, self._keys = self._keys, None
+        if keys is None:
+            raise VaultError("A vault key was about to seal a second text; each text gets its own salt and key.")
+        return keys
+
+
+def seal(plaintext, key):
+    """Vault text (bytes, newline-terminated) of ``plaintext`` (bytes) under a fresh ``SealKey`` (used up)."""
+    aes_key, hmac_key, counter = key.take()
     padder = padding.PKCS7(algorithms.AES.block_size).padder()
     padded = padder.update(plaintext) + padder.finalize()
     encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(counter), backend=default_backend()).encryptor()
     ciphertext = encryptor.update(padded) + encryptor.finalize()
     signer = crypto_hmac.HMAC(hmac_key, hashes.SHA256(), backend=default_backend())
     signer.update(ciphertext)
-    body = b"\n".join([binascii.hexlify(salt), binascii.hexlify(signer.finalize()), binascii.hexlify(ciphertext)])
+    body = b"\n".join([binascii.hexlify(key.salt), binascii.hexlify(signer.finalize()),
+                       binascii.hexlify(ciphertext)])
     hexed = binascii.hexlify(body)
     lines = [hexed[i:i + _LINE] for i in range(0, len(hexed), _LINE)]
     return b"\n".join([HEADER, *lines]) + b"\n"
+
+
+def encrypt(plaintext, password):
+    """Vault text (bytes, newline-terminated) of ``plaintext`` (bytes) under ``password``, with a fresh salt."""
+    return seal(plaintext, SealKey(password))
 
 
 def is_vault(data):

@@ -59,3 +59,49 @@ def test_yaml_of_an_object_reads_back():
     yaml = pytest.importorskip("yaml")
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "yes", "b": "ünï\x01"}}
     assert yaml.safe_load(er.to_yaml(obj)) == obj
+
+
+class NamespaceApi:
+    """The two ways the export reads Namespaces: one list (many namespaces) or a GET each."""
+
+    def __init__(self, names, list_status=None):
+        self.names = set(names)
+        self.list_status = list_status
+        self.calls = []
+
+    def list_path(self, path, selector=None):
+        self.calls.append(("list", path))
+        if self.list_status:
+            raise er.KubeError("namespaces is forbidden", status=self.list_status)
+        return [{"metadata": {"name": name}} for name in sorted(self.names)]
+
+    def find(self, kind, namespace, name):
+        self.calls.append(("get", name))
+        return {"metadata": {"name": name}} if name in self.names else None
+
+
+def exporter(api, namespaces):
+    module = type("Module", (), {"params": params(namespaces=namespaces, dest="/nonexistent")})()
+    return er.Exporter(module, api, er.check_options(params(namespaces=namespaces), NOW), None)
+
+
+def test_many_namespaces_are_read_with_one_list_and_a_missing_one_is_named():
+    wanted = [f"ns-{n}" for n in range(6)]
+    api = NamespaceApi(wanted + ["other"])
+    objects = exporter(api, wanted).namespace_objects()
+    assert [obj["metadata"]["name"] for obj in objects] == wanted
+    assert api.calls == [("list", "/api/v1/namespaces")]
+    with pytest.raises(InputError, match="The namespace ns-5 does not exist"):
+        exporter(NamespaceApi(wanted[:5]), wanted).namespace_objects()
+
+
+def test_a_few_namespaces_or_a_forbidden_list_are_read_one_by_one():
+    api = NamespaceApi(["a", "b"])
+    assert len(exporter(api, ["a", "b"]).namespace_objects()) == 2
+    assert api.calls == [("get", "a"), ("get", "b")]
+    wanted = [f"ns-{n}" for n in range(6)]
+    forbidden = NamespaceApi(wanted, list_status=403)
+    assert len(exporter(forbidden, wanted).namespace_objects()) == 6
+    assert forbidden.calls[0][0] == "list" and len(forbidden.calls) == 7
+    with pytest.raises(er.KubeError):
+        exporter(NamespaceApi(wanted, list_status=500), wanted).namespace_objects()

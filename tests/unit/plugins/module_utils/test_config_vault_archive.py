@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import binascii
 import io
 import json
+import sys
 import tarfile
+import threading
+import time
 
 import pytest
 
-from ansible_collections.sre.runbooks.plugins.module_utils._config import archive, vault
+from ansible_collections.sre.runbooks.plugins.module_utils._config import archive, encrypt_pool, vault
 
 PLAIN = b"apiVersion: v1\nkind: Secret\ndata:\n  password: czNjcjN0\n"
 
@@ -163,12 +167,78 @@ def test_abort_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("cpus", [1, 2])
-def test_encrypt_all_in_workers_or_here_gives_each_secret_its_own_salt(cpus):
-    from ansible_collections.sre.runbooks.plugins.module_utils._config import encrypt_pool
-    texts = [b"secret %d\n" % i for i in range(encrypt_pool.MIN_PARALLEL)]
-    sealed = encrypt_pool.encrypt_all(texts, b"pw", cpus=cpus)
+def test_a_seal_key_seals_one_text_only():
+    key = vault.SealKey("pw")
+    text = vault.seal(PLAIN, key)
+    assert vault.decrypt(text, b"pw") == PLAIN
+    assert binascii.unhexlify(b"".join(text.splitlines()[1:])).split(b"\n")[0] == binascii.hexlify(key.salt)
+    # AES-CTR under a reused key and counter would leak the XOR of the two plaintexts.
+    with pytest.raises(vault.VaultError, match="second text"):
+        vault.seal(b"other", key)
+
+
+def wait_until(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_key_pool_gives_each_secret_its_own_salt_and_derives_no_more_than_expected(threads):
+    texts = [b"secret %d\n" % i for i in range(12)]
+    with encrypt_pool.KeyPool(b"pw", threads, ahead=4) as keys:
+        wait_until(lambda: keys.available == 4)
+        assert keys.derived == 4  # no more than ``ahead`` before the Secrets are counted
+        keys.expect(len(texts))
+        sealed = [vault.seal(text, keys.take(timeout=10)) for text in texts]
+        assert keys.derived == len(texts)  # the 4 derived ahead were used, none wasted
     assert [vault.decrypt(text, b"pw") for text in sealed] == texts
     assert len({text.splitlines()[1] for text in sealed}) == len(texts)  # distinct salts
-    assert encrypt_pool.workers_for(len(texts), cpus) == (0 if cpus == 1 else 2)
-    assert encrypt_pool.workers_for(3, 8) == 0 and encrypt_pool.workers_for(1000, 64) == encrypt_pool.MAX_WORKERS
+
+
+def test_key_pool_stops_ahead_and_at_zero_and_derives_past_a_low_count():
+    with encrypt_pool.KeyPool(b"pw", 2, ahead=3) as keys:
+        wait_until(lambda: keys.available == 3)
+        keys.expect(0)  # no Secrets after all: the pool drops its keys and derives nothing more
+        assert keys.derived == 3
+        keys.expect(1)
+        first = keys.take(timeout=10)
+        second = keys.take(timeout=10)  # one more than expected: derived on demand
+        assert first.salt != second.salt
+        assert keys.derived == 5
+
+
+def test_key_pool_reports_a_failed_derivation_and_a_closed_pool():
+    with encrypt_pool.KeyPool(None, 1, ahead=1) as broken:  # bytes(None) fails in the deriving thread
+        with pytest.raises(vault.VaultError, match="Deriving a vault key failed"):
+            broken.take(timeout=10)
+    before = sys.getswitchinterval()
+    keys = encrypt_pool.KeyPool(b"pw", 1, ahead=0)
+    assert sys.getswitchinterval() <= encrypt_pool.SWITCH_INTERVAL  # key handovers do not wait 5 ms for the GIL
+    keys.close()
+    keys.close()
+    assert sys.getswitchinterval() == before
+    with pytest.raises(vault.VaultError, match="closed"):
+        keys.take(timeout=10)
+
+
+@pytest.mark.parametrize("cpus, threads", [(None, 1), (1, 1), (2, 2), (64, encrypt_pool.MAX_THREADS)])
+def test_threads_for(cpus, threads):
+    assert encrypt_pool.threads_for(cpus) == threads
+
+
+def test_key_pool_leaves_a_cpu_to_the_caller_until_the_secrets_are_counted(monkeypatch):
+    names = []
+    real = vault.SealKey
+
+    def recording(password):
+        names.append(threading.current_thread().name)
+        return real(password)
+
+    monkeypatch.setattr(vault, "SealKey", recording)
+    with encrypt_pool.KeyPool(b"pw", 3, ahead=6) as keys:
+        wait_until(lambda: keys.derived == 6)
+        assert set(names) <= {"vault-keys-0", "vault-keys-1"}  # not the third thread
+        keys.expect(12)
+        assert len({keys.take(timeout=10).salt for _n in range(12)}) == 12
