@@ -31,8 +31,11 @@ PROMETHEUS_HISTORY = {"capacity": scenario_history}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario, services, request):
+def test_molecule_scenario(scenario, services, request, tmp_path):
     env = dict(os.environ, **service_env(services))
+    # Molecule's working files in the test's own folder, not a molecule.* folder in ~/.ansible/tmp that
+    # outlives every run.
+    env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(tmp_path / "molecule")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".collections")
     env["ANSIBLE_FORCE_COLOR"] = "0"
