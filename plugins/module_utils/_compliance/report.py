@@ -30,7 +30,8 @@ class ReportError(ValueError):
     """Bad waivers or checks; ``str()`` is one sentence."""
 
 
-def _as_date(value, where):
+def as_date(value, what):
+    """``value`` (a date, a datetime or YYYY-MM-DD) as a date; ReportError naming ``what`` otherwise."""
     if isinstance(value, datetime.datetime):
         return value.date()
     if isinstance(value, datetime.date):
@@ -38,7 +39,7 @@ def _as_date(value, where):
     try:
         return datetime.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ReportError(f"{where}: expires must be a date as YYYY-MM-DD, not {str(value)[:40]!r}.") from None
+        raise ReportError(f"{what} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}.") from None
 
 
 def check_waivers(waivers):
@@ -55,7 +56,7 @@ def check_waivers(waivers):
         missing = [key for key in WAIVER_KEYS if not str(waiver.get(key) or "").strip()]
         if missing:
             raise ReportError(f"{where} ({waiver.get('control')} {waiver.get('object')}) lacks {', '.join(missing)}.")
-        checked.append(dict(waiver, expires=_as_date(waiver["expires"], where)))
+        checked.append(dict(waiver, expires=as_date(waiver["expires"], f"{where}: expires")))
     return checked
 
 
@@ -69,7 +70,7 @@ def apply_waivers(checks, waivers, today):
 
     ``today`` is a date (or YYYY-MM-DD). Each check gains ``waiver`` (the applied or expired waiver, or None).
     """
-    today = _as_date(today, "today")
+    today = as_date(today, "today")
     waivers = check_waivers(waivers)
     result = []
     for check in checks:

@@ -30,10 +30,7 @@ def check_today(value):
     """``today`` as a date (today in UTC when unset); ReportError in one sentence."""
     if value is None or str(value).strip() == "":
         return datetime.datetime.now(datetime.timezone.utc).date()
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise report.ReportError(f"today must be a date as YYYY-MM-DD, not {str(value)[:40]!r}.") from None
+    return report.as_date(value, "today")
 
 
 def check_extra_checks(checks):

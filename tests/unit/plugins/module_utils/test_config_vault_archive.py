@@ -8,7 +8,6 @@ import json
 import sys
 import tarfile
 import threading
-import time
 
 import pytest
 
@@ -177,18 +176,17 @@ def test_a_seal_key_seals_one_text_only():
         vault.seal(b"other", key)
 
 
-def wait_until(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+def wait_until(keys, condition, timeout=10):
+    """Block on the pool's own condition (its threads notify it after every key) until ``condition`` holds."""
+    with keys._cond:  # pylint: disable=protected-access
+        assert keys._cond.wait_for(condition, timeout), "condition not met in time"  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize("threads", [1, 3])
 def test_key_pool_gives_each_secret_its_own_salt_and_derives_no_more_than_expected(threads):
     texts = [b"secret %d\n" % i for i in range(12)]
     with encrypt_pool.KeyPool(b"pw", threads, ahead=4) as keys:
-        wait_until(lambda: keys.available == 4)
+        wait_until(keys, lambda: keys.available == 4)
         assert keys.derived == 4  # no more than ``ahead`` before the Secrets are counted
         keys.expect(len(texts))
         sealed = [vault.seal(text, keys.take(timeout=10)) for text in texts]
@@ -199,7 +197,7 @@ def test_key_pool_gives_each_secret_its_own_salt_and_derives_no_more_than_expect
 
 def test_key_pool_stops_ahead_and_at_zero_and_derives_past_a_low_count():
     with encrypt_pool.KeyPool(b"pw", 2, ahead=3) as keys:
-        wait_until(lambda: keys.available == 3)
+        wait_until(keys, lambda: keys.available == 3)
         keys.expect(0)  # no Secrets after all: the pool drops its keys and derives nothing more
         assert keys.derived == 3
         keys.expect(1)
@@ -238,7 +236,7 @@ def test_key_pool_leaves_a_cpu_to_the_caller_until_the_secrets_are_counted(monke
 
     monkeypatch.setattr(vault, "SealKey", recording)
     with encrypt_pool.KeyPool(b"pw", 3, ahead=6) as keys:
-        wait_until(lambda: keys.derived == 6)
+        wait_until(keys, lambda: keys.derived == 6)
         assert set(names) <= {"vault-keys-0", "vault-keys-1"}  # not the third thread
         keys.expect(12)
         assert len({keys.take(timeout=10).salt for _n in range(12)}) == 12
