@@ -15,15 +15,17 @@ JSON. Transport failures (refused, timeout, TLS, DNS) raise :class:`TransportErr
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import ssl
+import threading
 import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError, make_context
 from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import (
     InputError,
     finite_number,
@@ -32,6 +34,31 @@ from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import
 )
 
 USER_AGENT = "sre.runbooks"
+
+# Building an SSL context reads and parses every CA certificate of the system (10-20 ms of CPU), and
+# ansible-core's client builds one per request, for http:// URLs too: one slo_check call of 25
+# requests spent most of its CPU there. The context is built once per process and settings, and
+# shared by every request and thread (an SSLContext is safe to share). ansible-core 2.16 cannot be
+# given one; it keeps building its own.
+_TAKES_CONTEXT = "context" in inspect.signature(Request.open).parameters
+_CONTEXTS = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def shared_context(validate_certs, ca_path):
+    """This process's SSL context for these settings, built on first use."""
+    key = (bool(validate_certs), ca_path)
+    with _CONTEXTS_LOCK:
+        if key not in _CONTEXTS:
+            _CONTEXTS[key] = make_context(cafile=ca_path, validate_certs=bool(validate_certs))
+        return _CONTEXTS[key]
+
+
+def open_url(url, method="GET", **options):
+    """ansible-core's ``open_url``, given this process's shared SSL context where ansible-core takes one."""
+    if _TAKES_CONTEXT:
+        options["context"] = shared_context(options.get("validate_certs", True), options.get("ca_path"))
+    return Request().open(method, url, **options)
 
 
 def transport_args(prefix):

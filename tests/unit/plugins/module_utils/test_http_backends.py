@@ -362,3 +362,40 @@ def test_platform_answers_of_the_wrong_shape_are_one_sentence(monkeypatch, answe
 @pytest.mark.parametrize("url, shown", [("not a url", "'not a url'"), ("", "''"), ({"a": 1}, "\"{'a': 1}\"")])
 def test_describe_url_shows_what_was_given_when_it_is_no_url(url, shown):
     assert http_json.describe_url(url) == shown
+
+
+def test_one_ssl_context_per_process_and_settings(monkeypatch):
+    built = []
+
+    def counting_make_context(**kwargs):
+        built.append(kwargs)
+        return object()
+
+    monkeypatch.setattr(http_json, "make_context", counting_make_context)
+    monkeypatch.setattr(http_json, "_CONTEXTS", {})
+    first = http_json.shared_context(True, None)
+    assert http_json.shared_context(True, None) is first
+    assert http_json.shared_context(False, None) is not first
+    assert http_json.shared_context(True, "/etc/ca.pem") is not first
+    assert built == [{"cafile": None, "validate_certs": True}, {"cafile": None, "validate_certs": False},
+                     {"cafile": "/etc/ca.pem", "validate_certs": True}]
+
+
+def test_requests_share_the_context_where_ansible_core_takes_one(monkeypatch):
+    seen = []
+
+    class FakeRequest:
+        def open(self, method, url, **options):
+            seen.append((method, url, options))
+            return _Resp(200, b"{}")
+
+    monkeypatch.setattr(http_json, "Request", FakeRequest)
+    monkeypatch.setattr(http_json, "_CONTEXTS", {})
+    for takes in (True, False):
+        monkeypatch.setattr(http_json, "_TAKES_CONTEXT", takes)
+        http_json.open_url("https://p:9090/q", method="POST", validate_certs=True, ca_path=None, timeout=3)
+        http_json.open_url("https://p:9090/q", validate_certs=True, ca_path=None, timeout=3)
+    with_context, again, without, _ = seen
+    assert with_context[0] == "POST" and again[0] == "GET" and with_context[1] == "https://p:9090/q"
+    assert isinstance(with_context[2]["context"], ssl.SSLContext) and again[2]["context"] is with_context[2]["context"]
+    assert "context" not in without[2] and without[2]["timeout"] == 3
