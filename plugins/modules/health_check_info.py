@@ -21,6 +21,7 @@ description:
     C(msg) in its own key, the way its module's registered result would under C(failed_when=false), and the other
     parts are read as usual; RV(failed_parts) names them. The task itself fails only on bad options, in one
     sentence naming the part.
+  - In each part, an option set to null is left unset, so its default or environment fallback applies.
   - Read-only; check mode reads the same.
 author:
   - sre.runbooks maintainers (@sre-runbooks)

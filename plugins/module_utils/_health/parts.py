@@ -94,6 +94,9 @@ class Part:
         if not isinstance(given, dict):
             raise InputError(f"{self.name} must be a mapping of {self.module_name}'s options, not {type(given).__name__}.")
         spec = self.spec["argument_spec"]
+        # An option given as null is left unset, so its default (or environment fallback) applies: a role can pass
+        # every setting it has, empty ones as null.
+        given = {key: value for key, value in given.items() if value is not None}
         validator = ArgumentSpecValidator(spec, **{key: value for key, value in self.spec.items()
                                                    if key not in ("argument_spec", "ranges")})
         result = validator.validate(given)

@@ -181,3 +181,10 @@ def test_one_job_or_no_fork_runs_here():
 def test_no_jobs_no_results():
     assert not run_at_once({}, timeout=5)
     assert parts.run_at_once({}, timeout=5, fork=False) == {}
+
+
+def test_an_option_given_as_null_is_left_unset_so_its_default_applies():
+    params, secrets = Part("postgres", "pg", SPEC, None).check({"dest": "/b", "host": None, "port": None,
+                                                                  "password": None})
+    assert params["host"] == "localhost" and params["port"] == 5432 and params["password"] is None
+    assert not secrets
