@@ -176,3 +176,37 @@ def test_daily_health_check_playbook_in_check_mode(services, namespace, sandbox,
     assert [t["name"] for t in checks["model"]["details"]["thresholds"]] == [
         "model_accuracy", "inference_time", "false_positive_rate", "data_quality", "processing_lag"]
     assert checks["redis_cache"]["details"]["lookups"] is not None
+
+
+# The role's read and report entry points split over plays: each logical host of inventories/local
+# reads the parts of its health_check_read_groups group (all at once on the free strategy), then the
+# kubernetes host judges what they registered, as playbooks/daily_health_check.yml did before it became
+# one play.
+SPLIT_PLAYBOOK = [
+    {"name": "Read on the logical hosts", "hosts": "kubernetes:platform:postgres:redis", "strategy": "ansible.builtin.free",
+     "gather_facts": False, "tasks": [{"name": "Read", "ansible.builtin.import_role": {
+         "name": "sre.runbooks.health_check", "tasks_from": "read"}}]},
+    {"name": "Report", "hosts": "kubernetes", "gather_facts": False, "tasks": [{"name": "Report", "ansible.builtin.import_role": {
+        "name": "sre.runbooks.health_check", "tasks_from": "report"}}]},
+]
+
+
+def test_reads_split_over_the_logical_hosts_are_judged_on_the_kubernetes_host(services, sandbox, tmp_path):
+    report_dir = tmp_path / "reports"
+    env = dict(service_env(services), **sandbox.env(), SRE_REPORT_DIR=str(report_dir),
+               SRE_BACKUP_DIR=str(tmp_path / "backups"))
+    extra = {"health_check_checks": ["pods", "endpoints", "postgres", "redis", "backups"],
+             "health_check_namespaces": ["kube-system"], "health_check_postgres_database": "postgres",
+             "health_check_backup_s3": {}, "health_check_fail_on": "never",
+             "health_check_endpoint_latency_warning": 10}
+    proc = ansible_run.run_playbook(SPLIT_PLAYBOOK, extra, env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # Each group's host read its own part: the read task ran (ok) on every logical host.
+    for host in ("platform-cluster", "platform-api", "platform-db", "platform-redis"):
+        assert re.search(rf"ok: \[{host}\]", proc.stdout.split("Read every part this host reads")[1]), host
+    report = json.loads((report_dir / f"health_check-{HOST}.json").read_text())
+    checks = {c["check"]: c for c in report["checks"]}
+    assert [c["id"] for c in report["checks"]] == ["H1", "H2", "H4", "H5", "H9"]
+    assert checks["postgres"]["status"] == "ok" and checks["redis"]["status"] == "ok", report["checks"]
+    assert checks["endpoints"]["status"] == "ok", checks["endpoints"]["summary"]
+    assert checks["postgres"]["details"]["port"] == services["postgres"]["port"]
