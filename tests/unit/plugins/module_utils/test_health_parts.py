@@ -104,7 +104,7 @@ def test_a_part_module_is_the_real_module_but_for_its_options_and_ends():
     real.no_log_values.add("pw")
     module = PartModule(real, {"a": 1})
     module.warn("slow")
-    module.deprecate("old option")
+    module.deprecate("old option", version="2.0.0", collection_name="sre.runbooks")
     assert module.params == {"a": 1} and module.check_mode is True and module.no_log_values == {"pw"}
     assert module.warnings == ["slow", "old option"]
     with pytest.raises(PartEnded):
