@@ -184,7 +184,7 @@ def test_no_jobs_no_results():
 
 
 def test_an_option_given_as_null_is_left_unset_so_its_default_applies():
-    params, secrets = Part("postgres", "pg", SPEC, None).check({"dest": "/b", "host": None, "port": None,
-                                                                  "password": None})
+    given = {"dest": "/b", "host": None, "port": None, "password": None}
+    params, secrets = Part("postgres", "pg", SPEC, None).check(given)
     assert params["host"] == "localhost" and params["port"] == 5432 and params["password"] is None
     assert not secrets

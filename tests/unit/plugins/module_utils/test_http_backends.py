@@ -395,7 +395,7 @@ def test_requests_share_the_context_where_ansible_core_takes_one(monkeypatch):
         monkeypatch.setattr(http_json, "_TAKES_CONTEXT", takes)
         http_json.open_url("https://p:9090/q", method="POST", validate_certs=True, ca_path=None, timeout=3)
         http_json.open_url("https://p:9090/q", validate_certs=True, ca_path=None, timeout=3)
-    with_context, again, without, _ = seen
+    with_context, again, without = seen[:3]
     assert with_context[0] == "POST" and again[0] == "GET" and with_context[1] == "https://p:9090/q"
     assert isinstance(with_context[2]["context"], ssl.SSLContext) and again[2]["context"] is with_context[2]["context"]
     assert "context" not in without[2] and without[2]["timeout"] == 3
