@@ -154,6 +154,13 @@ def _leaves(value):
     return {text} if text else set()
 
 
+def unexpected_error(what, exc):
+    """One sentence for an exception nobody foresaw: "pg_backup stopped on an unexpected error: KeyError: 'name'."."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
+    return f"{what} stopped on an unexpected error: {detail}."
+
+
 class RunbookModule(AnsibleModule):
     """The collection's AnsibleModule: the same, plus the guarantees described above.
 
@@ -257,7 +264,5 @@ class RunbookModule(AnsibleModule):
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if self._ending:
                 raise
-            first = (str(exc).strip().splitlines() or [""])[0][:200]
-            detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
             extra = {"exception": traceback.format_exc()} if self._verbosity >= 3 else {}
-            self.fail_json(msg=f"{what} stopped on an unexpected error: {detail}.", **extra)
+            self.fail_json(msg=unexpected_error(what, exc), **extra)

@@ -35,6 +35,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._common.module import
     check_strings,
     readable_sentence,
     secret_values,
+    unexpected_error,
 )
 
 
@@ -129,9 +130,7 @@ def finish(work, part_module, module_name):
     except PartEnded as ended:
         result = ended.result
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
-        result = {"changed": False, "failed": True, "msg": f"{module_name} stopped on an unexpected error: {detail}."}
+        result = {"changed": False, "failed": True, "msg": unexpected_error(module_name, exc)}
         if getattr(part_module, "_verbosity", 0) >= 3:
             result["exception"] = traceback.format_exc()
     return result

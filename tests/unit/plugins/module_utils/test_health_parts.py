@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import select
+import threading
 import time
 
 import pytest
@@ -33,14 +35,9 @@ class FakeModule:
         self.no_log_values = set()
 
 
-def wait_for_file(path, timeout=10.0):
-    """True once ``path`` exists, False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.01)
-    return False
+def readable_within(fd, timeout=10.0):
+    """True once ``fd`` has something to read (or is closed), False after ``timeout`` seconds."""
+    return bool(select.select([fd], [], [], timeout)[0])
 
 
 def no_children_left():
@@ -123,33 +120,42 @@ def test_part_run_carries_the_warnings_of_every_part_module_it_used():
 
 # --- run_at_once --------------------------------------------------------------------------------
 
-def test_jobs_run_at_the_same_time_each_in_its_own_process(tmp_path):
-    # Each job waits for the other's file: they can only both finish if they run at once.
+def test_jobs_run_at_the_same_time_each_in_its_own_process():
+    # Each job signals on its pipe and waits for the other's: both see the other only if they run at once.
+    a_read, a_write = os.pipe()
+    b_read, b_write = os.pipe()
+
     def job(mine, other):
         def run():
-            (tmp_path / mine).write_text(str(os.getpid()))
-            return {"saw_other": wait_for_file(tmp_path / other), "pid": os.getpid()}
+            os.write(mine, b"x")
+            return {"saw_other": readable_within(other), "pid": os.getpid()}
         return run
 
-    results = run_at_once({"a": job("a", "b"), "b": job("b", "a")}, timeout=30)
+    results = run_at_once({"a": job(a_write, b_read), "b": job(b_write, a_read)}, timeout=30)
+    for fd in (a_read, a_write, b_read, b_write):
+        os.close(fd)
     assert results["a"]["saw_other"] and results["b"]["saw_other"]
     assert len({results["a"]["pid"], results["b"]["pid"], os.getpid()}) == 3
     assert no_children_left()
 
 
-def test_a_job_past_the_timeout_is_killed_and_reported(tmp_path):
-    def slow():
-        (tmp_path / "slow.pid").write_text(str(os.getpid()))
-        time.sleep(60)
+def test_a_job_past_the_timeout_is_killed_and_reported():
+    pid_read, pid_write = os.pipe()
+
+    def hangs():
+        os.write(pid_write, str(os.getpid()).encode())
+        threading.Event().wait()  # never set: the read that never answers
         return {}
 
     started = time.monotonic()
-    results = run_at_once({"fast": lambda: {"ok": True}, "slow": slow}, timeout=1)
+    results = run_at_once({"fast": lambda: {"ok": True}, "slow": hangs}, timeout=1)
     assert time.monotonic() - started < 30
     assert results["fast"] == {"ok": True}
     assert results["slow"] == {"changed": False, "failed": True, "msg": "The slow read gave no answer within 1s."}
-    assert wait_for_file(tmp_path / "slow.pid")
-    pid = int((tmp_path / "slow.pid").read_text())
+    assert readable_within(pid_read)
+    pid = int(os.read(pid_read, 32))
+    os.close(pid_read)
+    os.close(pid_write)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert no_children_left()
