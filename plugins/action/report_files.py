@@ -75,6 +75,41 @@ def write_atomically(path, content, mode):
         raise
 
 
+def write_reports(dest, files, mode, directory_mode, check_mode, diff):
+    """Write ``files`` ({name: text}) into ``dest``, those whose text or mode differ, atomically; the task's
+    result keys (changed, dest, files, written, diff). AnsibleActionFail in one sentence before anything is
+    written for a bad name, mode or destination. Shared with health_check_report."""
+    mode = octal_mode(mode, "mode")
+    directory_mode = octal_mode(directory_mode, "directory_mode")
+    files = {check_name(name): "" if content is None else to_text(content) for name, content in files.items()}
+    if not dest:
+        raise AnsibleActionFail("dest must name a directory.")
+    if "\0" in dest:
+        raise AnsibleActionFail("dest must not contain a NUL byte.")
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise AnsibleActionFail(f"dest {dest} exists and is not a directory.")
+    paths = {name: os.path.join(dest, name) for name in files}
+    for path in paths.values():
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+            raise AnsibleActionFail(f"files: {path} exists and is not a regular file.")
+    before = {name: read_text(path) for name, path in paths.items()}
+    changed = [name for name in files if before[name] != files[name]
+               or (before[name] is not None and stat.S_IMODE(os.stat(paths[name]).st_mode) != mode)]
+    if changed and not check_mode:
+        try:
+            os.makedirs(dest, mode=directory_mode, exist_ok=True)
+            for name in changed:
+                write_atomically(paths[name], files[name], mode)
+        except OSError as exc:
+            raise AnsibleActionFail(f"Cannot write the reports in {dest}: {exc.strerror or exc}.") from None
+    result = {"changed": bool(changed), "dest": dest, "files": [paths[name] for name in files],
+              "written": [paths[name] for name in changed]}
+    if diff:
+        result["diff"] = [{"before_header": paths[name], "after_header": paths[name],
+                           "before": before[name] or "", "after": files[name]} for name in changed]
+    return result
+
+
 class ActionModule(ActionBase):
     """Writes ``files`` ({name: text}) into ``dest`` on the controller."""
 
@@ -89,31 +124,6 @@ class ActionModule(ActionBase):
             _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
             raise AnsibleActionFail(readable_sentence(exc.message)) from None
-        dest = args["dest"]
-        mode = octal_mode(args["mode"], "mode")
-        directory_mode = octal_mode(args["directory_mode"], "directory_mode")
-        files = {check_name(name): "" if content is None else to_text(content) for name, content in args["files"].items()}
-        if not dest:
-            raise AnsibleActionFail("dest must name a directory.")
-        if os.path.exists(dest) and not os.path.isdir(dest):
-            raise AnsibleActionFail(f"dest {dest} exists and is not a directory.")
-        paths = {name: os.path.join(dest, name) for name in files}
-        for path in paths.values():
-            if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
-                raise AnsibleActionFail(f"files: {path} exists and is not a regular file.")
-        before = {name: read_text(path) for name, path in paths.items()}
-        changed = [name for name in files if before[name] != files[name]
-                   or (before[name] is not None and stat.S_IMODE(os.stat(paths[name]).st_mode) != mode)]
-        if changed and not self._task.check_mode:
-            try:
-                os.makedirs(dest, mode=directory_mode, exist_ok=True)
-                for name in changed:
-                    write_atomically(paths[name], files[name], mode)
-            except OSError as exc:
-                raise AnsibleActionFail(f"Cannot write the reports in {dest}: {exc.strerror or exc}.") from None
-        result.update(changed=bool(changed), dest=dest, files=[paths[name] for name in files],
-                      written=[paths[name] for name in changed])
-        if self._task.diff:
-            result["diff"] = [{"before_header": paths[name], "after_header": paths[name],
-                               "before": before[name] or "", "after": files[name]} for name in changed]
+        result.update(write_reports(args["dest"], args["files"], args["mode"], args["directory_mode"],
+                                    check_mode=self._task.check_mode, diff=self._task.diff))
         return result

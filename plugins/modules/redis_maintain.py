@@ -534,12 +534,13 @@ from ansible_collections.sre.runbooks.plugins.module_utils._common.module import
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import REDIS_REQUIRED_TOGETHER
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintain_args import RANGES, REQUIRED_IF, argument_spec
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintainer import run_maintenance
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.operations import OPERATION_RUNNERS
 
 
 def main():
     module = RunbookModule(argument_spec=argument_spec(), supports_check_mode=True, ranges=RANGES,
                            required_together=REDIS_REQUIRED_TOGETHER, required_if=REQUIRED_IF)
-    module.exit_json(**module.run(lambda: run_maintenance(module), "redis_maintain"))
+    module.exit_json(**module.run(lambda: run_maintenance(module, OPERATION_RUNNERS), "redis_maintain"))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ own libraries (kubernetes, boto3, redis) on every core at once, which threads co
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import selectors
@@ -155,12 +156,21 @@ def run_at_once(jobs, timeout, fork=True):
             _end_child(pid, read_end)
 
 
+# A child's collector runs once per this many new container objects instead of CPython's 700. A part
+# imports its client library first (the kubernetes client's thousands of model classes, boto3,
+# redis-py): at 700, the collector runs hundreds of times over objects that all live, a third of
+# the import time (kubernetes.client: 0.53 s against 0.38 s). The child lives for one read, so its
+# cyclic garbage is still collected, only in larger batches.
+CHILD_GC_THRESHOLD = 100_000
+
+
 def _start_child(job):
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: run the job, write its JSON, leave without running the parent's exit handlers
         status = 0
         try:
+            gc.set_threshold(CHILD_GC_THRESHOLD)
             os.close(read_end)
             payload = json.dumps(job(), default=str).encode("utf-8")
             with os.fdopen(write_end, "wb") as out:

@@ -107,9 +107,11 @@ def read_postgres(module):
 def read_redis(module):
     """H5/H15: redis_maintain's memory report, given only the connection options."""
     from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintainer import run_maintenance
+    from ansible_collections.sre.runbooks.plugins.module_utils._redis.memory import run_memory
     params = dict(module.params, operation="memory")
     module.params = ArgumentSpecValidator(maintain_args.argument_spec()).validate(params).validated_parameters
-    return run_maintenance(module)
+    # The memory report only: the module carries none of the other operations' code.
+    return run_maintenance(module, {"memory": run_memory})
 
 
 def read_kafka(module):

@@ -11,15 +11,15 @@
 ``RedisMaintainer`` holds what every operation needs (the client, the options, the INFO read at
 the start, the result being built) and turns a refused call into one sentence. The operations
 themselves live one concern per file (backup, memory, sweep_runner, config_runner, flush) as
-functions of the maintainer, so each can be read and tested on its own.
+functions of the maintainer, so each can be read and tested on its own; operations.py names them.
+A caller that needs one operation (health_check_info's memory read) passes only that one, so its
+module does not carry the others' code.
 """
 
 from __future__ import annotations
 
 import time
 
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.backup import BackupRun
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.config_runner import ConfigRun
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection import (
     RedisModuleError,
     connect,
@@ -29,28 +29,16 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.connection imp
     refusal_message,
     server_address,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.flush import run_flush
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintain_args import warn_unused_options
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.memory import run_memory, run_purge
 from ansible_collections.sre.runbooks.plugins.module_utils._redis.report import is_read_only_replica, normalise_role
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.sweep_runner import run_ttl_sweep
-
-# operation -> function(maintainer) that fills maintainer.result; maintain_args.OPERATIONS lists the same keys.
-OPERATION_RUNNERS = {
-    "backup": BackupRun.run_on,
-    "memory": run_memory,
-    "ttl_sweep": run_ttl_sweep,
-    "purge": run_purge,
-    "config": ConfigRun.run_on,
-    "flush": run_flush,
-}
 
 
 class RedisMaintainer:
     """Runs one operation against one server and fills ``self.result``."""
 
-    def __init__(self, module, client):
+    def __init__(self, module, client, runners):
         self.module = module
+        self.runners = runners
         self.client = client
         self.params = module.params
         self.check_mode = module.check_mode
@@ -83,7 +71,7 @@ class RedisMaintainer:
             "redis_version": str(info.get("redis_version", "")),
             "role": normalise_role(info.get("role")),
         }
-        OPERATION_RUNNERS[self.params["operation"]](self)
+        self.runners[self.params["operation"]](self)
         self.result["duration_s"] = round(time.monotonic() - started, 3)
         return self.result
 
@@ -97,8 +85,9 @@ class RedisMaintainer:
             self.result["diff"] = {"before": before, "after": after}
 
 
-def run_maintenance(module):
-    """Check the connection options, run the operation and return the result; every failure is one sentence.
+def run_maintenance(module, runners):
+    """Check the connection options, run the operation (``runners``: operation name -> function of the
+    maintainer, as operations.OPERATION_RUNNERS) and return the result; every failure is one sentence.
 
     The client is closed on every path. A failure after the maintainer started carries what it
     did so far (a sweep that loses the connection still reports the keys it gave a TTL).
@@ -112,7 +101,7 @@ def run_maintenance(module):
     redis = redis_library(module)
     maintainer = None
     try:
-        maintainer = RedisMaintainer(module, client)
+        maintainer = RedisMaintainer(module, client, runners)
         return maintainer.run()
     except RedisModuleError as exc:
         module.fail_json(msg=str(exc), **(maintainer.result if maintainer else {}))

@@ -28,6 +28,7 @@ def test_report_files_bad_input(traps, tmp_path):
         Case("dest below a file", args(dest=traps["below_file"]), True),
         Case("dest in /proc", args(dest=traps["proc"]), True),
         Case("dest empty", args(dest=""), True),
+        Case("dest with a NUL byte", args(dest="re\x00ports"), True, mentions="NUL"),
         Case("files as text", args(files="report.json"), True),
         Case("files as a list", args(files=["report.json"]), True),
         Case("files empty", args(files={})),

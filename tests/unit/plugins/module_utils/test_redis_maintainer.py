@@ -8,7 +8,7 @@ from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintain_args 
     OPTION_OWNERS,
     argument_spec,
 )
-from ansible_collections.sre.runbooks.plugins.module_utils._redis.maintainer import OPERATION_RUNNERS
+from ansible_collections.sre.runbooks.plugins.module_utils._redis.operations import OPERATION_RUNNERS
 
 
 def test_every_operation_has_exactly_one_runner():
