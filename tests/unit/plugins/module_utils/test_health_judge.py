@@ -56,7 +56,7 @@ def test_settings_are_the_verdicts_keyword_arguments_without_the_reads():
                                   "redis": {"skipped": True}, "backups": {"skipped": True},
                                   "kafka": {"cluster": {"skipped": True}, "lag": {"skipped": True}}}),
     ({"kubernetes": K8S}, ["kubernetes"], {"kubernetes": K8S, "slo": None, "postgres": None, "redis": None,
-                                            "backups": None, "kafka": None}),
+                                           "backups": None, "kafka": None}),
     # A part given as null (collected from no host, tags left it out) stays left out even if tagged.
     ({"postgres": None, "changed": False, "invocation": {}}, PARTS,
      {"kubernetes": {"skipped": True}, "slo": {"skipped": True}, "postgres": None, "redis": {"skipped": True},
