@@ -9,13 +9,14 @@ others are read as usual.
 from __future__ import annotations
 
 import socket
+import sys
 from contextlib import closing
 
 import psycopg2
 import pytest
 import redis
 
-from tests.integration.module_runner import run_module
+from tests.integration.module_runner import run_module, run_module_tasks
 
 MODULE = "sre.runbooks.health_check_info"
 LOOPBACK = "127.0.0.1"
@@ -116,3 +117,29 @@ def test_bad_options_stop_the_task_in_one_sentence(parts):
     assert result["msg"].startswith("redis has no option operation; it takes the options of the sre.runbooks.redis "
                                     "connection (")
     assert parts["postgres"]["password"] not in result.output
+
+
+def test_the_fork_on_the_controller_reads_what_the_module_run_reads(services, k8s_cluster, parts, tmp_path):
+    """On the controller with its own Python the action runs the module in a fork of the worker; with another
+    interpreter (here a wrapper that notes each start) it runs as any module. Both must read the same, take the
+    task's environment (the password comes from PGPASSWORD) and mask the same secrets."""
+    marker = tmp_path / "module-starts"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\necho started >> {marker}\nexec {sys.executable} \"$@\"\n")
+    wrapper.chmod(0o755)
+    password = parts["postgres"].pop("password")
+    task = {"name": MODULE, MODULE: parts, "environment": {"PGPASSWORD": password}}
+    [forked], proc = run_module_tasks(MODULE, [task])
+    assert proc.returncode == 0 and not marker.exists(), proc.stdout[-3000:]
+    [module], proc = run_module_tasks(MODULE, [dict(task, vars={"ansible_python_interpreter": str(wrapper)})])
+    assert proc.returncode == 0 and marker.read_text() == "started\n", proc.stdout[-3000:]
+
+    for result in (forked, module):
+        assert result["changed"] is False and result["failed_parts"] == [], result["failed_parts"]
+        assert password not in result.output
+    assert forked["postgres"]["query_result"][0]["max_connections"] == module["postgres"]["query_result"][0]["max_connections"]
+    assert forked["redis"]["server"] == module["redis"]["server"]
+    assert [n["name"] for n in forked["kubernetes"]["nodes"]["nodes"]] == [n["name"] for n in module["kubernetes"]["nodes"]["nodes"]]
+    assert forked["slo"]["probes"][0]["status_codes"] == module["slo"]["probes"][0]["status_codes"] == {"200": 2}
+    assert forked["invocation"] == module["invocation"]
+    assert set(forked) == set(module)
