@@ -38,8 +38,14 @@ def fail(action):
 
 @pytest.fixture(scope="module")
 def lookup_rendering(action):
-    """What ``lookup('ansible.builtin.template', path)`` gives with health_check_result set."""
+    """What ``lookup('ansible.builtin.template', path)`` gives with health_check_result set.
+
+    The plugin loader installs ansible's collection finder for the whole process; it is removed again
+    afterwards, so that the tests after these import the collection's code as before.
+    """
     loader_module = importlib.import_module("ansible.plugins.loader")
+    finder = importlib.import_module("ansible.utils.collection_loader._collection_finder")._AnsibleCollectionFinder
+    installed_before = finder._find_existing_finder()  # pylint: disable=protected-access
     loader_module.init_plugin_loader()
     data_loader = importlib.import_module("ansible.parsing.dataloader").DataLoader()
     templar = importlib.import_module("ansible.template").Templar(loader=data_loader)
@@ -47,7 +53,9 @@ def lookup_rendering(action):
 
     def render(path, result):
         return str(lookup.run([str(path)], variables={"health_check_result": result})[0])
-    return render
+    yield render
+    if installed_before is None:
+        finder._remove()  # pylint: disable=protected-access
 
 
 def test_the_role_template_renders_as_the_template_lookup_renders_it(action, lookup_rendering):
