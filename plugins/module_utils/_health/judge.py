@@ -16,6 +16,7 @@ follow from that; each check's verdict with its settings; the run's verdict over
 from __future__ import annotations
 
 import inspect
+import math
 
 from ansible_collections.sre.runbooks.plugins.module_utils._health.backups import backups_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.endpoints import endpoints_verdict
@@ -96,6 +97,20 @@ def check_settings(settings):
         if unknown:
             raise JudgeError(f"settings.{check}: {', '.join(unknown)} is not a setting of this check "
                              f"(it takes {', '.join(SETTINGS[check]) or 'none'}).")
+        for name, value in values.items():
+            # A NaN threshold compares False with everything: every check would pass it.
+            if not_finite(value):
+                raise JudgeError(f"settings.{check}.{name} must be a finite number, not {str(value)[:20]}.")
+
+
+def not_finite(value):
+    """Whether ``value`` is a number, or a number's text, that is NaN or infinite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    try:
+        return not math.isfinite(float(value))
+    except (ValueError, OverflowError):
+        return False
 
 
 def gathered(reads, tagged_parts):

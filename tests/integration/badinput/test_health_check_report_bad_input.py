@@ -36,6 +36,8 @@ def test_health_check_report_bad_input(traps, tmp_path):
     base = {"reads": {"kubernetes": K8S, "postgres": PG}, "checks": ["pods", "hpa", "postgres"], "settings": SETTINGS,
             "dest": str(dest), "name": "health", "markdown_template": TEMPLATE}
 
+    # The cases run in concurrent batches: each that may write uses a report name of its own, so that
+    # health.* is the base case's alone.
     def args(**options):
         return {**base, **options}
 
@@ -45,16 +47,16 @@ def test_health_check_report_bad_input(traps, tmp_path):
     hand = [
         Case("reads as text", args(reads="kubernetes"), True),
         Case("reads as a list", args(reads=[K8S]), True),
-        Case("reads empty: every part not needed", args(reads={})),
+        Case("reads empty: every part not needed", args(reads={}, name="empty")),
         Case("a part as text", args(reads={"kubernetes": "pods"}), True, mentions="reads.kubernetes"),
         Case("a part as a number", args(reads={"postgres": 3}), True, mentions="reads.postgres"),
         Case("a part of the wrong shape", args(reads={"kubernetes": {"problems": "none", "summary": {}}}), True,
              mentions="settings.pods"),
         Case("a part of 100k characters of noise", args(reads={"postgres": {"query_result": LONG}}), True),
-        Case("a part null: left out", args(reads={"kubernetes": None, "postgres": PG})),
-        Case("unknown parts are ignored", args(reads={"mysql": {"up": True}})),
+        Case("a part null: left out", args(reads={"kubernetes": None, "postgres": PG}, name="null-part")),
+        Case("unknown parts are ignored", args(reads={"mysql": {"up": True}}, name="unknown-part")),
         Case("checks unknown", args(checks=["pods", "uptime"]), True, mentions="uptime"),
-        Case("checks as text", args(checks="pods")),
+        Case("checks as text", args(checks="pods", name="one-check")),
         Case("tagged_parts unknown", args(tagged_parts=["kubernetes", "mysql"]), True),
         Case("settings as text", args(settings="strict"), True),
         Case("settings of an unknown check", args(settings={**SETTINGS, "uptime": {}}), True, mentions="uptime"),
@@ -63,7 +65,9 @@ def test_health_check_report_bad_input(traps, tmp_path):
              mentions="settings.postgres lacks"),
         Case("a setting of the wrong type", args(settings=settings("postgres", warning_percent="most")), True,
              mentions="settings.postgres"),
-        Case("a setting NaN", args(settings=settings("postgres", warning_percent="nan"))),
+        Case("a setting NaN", args(settings=settings("postgres", warning_percent="nan")), True, mentions="finite"),
+        Case("a setting infinite", args(settings=settings("pods", restart_threshold=float("inf"))), True,
+             mentions="finite"),
         Case("fail_on unknown", args(fail_on="sometimes"), True),
         Case("name with a directory part", args(name="../canary"), True),
         Case("name empty", args(name=""), None),

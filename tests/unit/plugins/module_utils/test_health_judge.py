@@ -109,6 +109,9 @@ def test_judge_passes_a_whole_failed_kafka_part_as_the_cluster_read():
     ({"pods": {"restart_threshold": 5, "threshold": 1}},
      "settings.pods: threshold is not a setting of this check (it takes restart_threshold)."),
     ({"nodes": {"k8s": {}}}, "settings.nodes: k8s is not a setting of this check (it takes none)."),
+    ({"pods": {"restart_threshold": float("nan")}}, "settings.pods.restart_threshold must be a finite number, not nan."),
+    ({"redis_cache": {"hit_rate_percent": "-inf"}},
+     "settings.redis_cache.hit_rate_percent must be a finite number, not -inf."),
 ])
 def test_bad_settings_are_one_sentence(settings, message):
     with pytest.raises(JudgeError) as caught:
