@@ -39,6 +39,24 @@ attributes:
     support: full
 """
 
+    CONTROLLER_ACTION = r"""
+options: {}
+attributes:
+  action:
+    support: full
+    description: The work is done by an action plugin, in the controller's process.
+  async:
+    support: none
+    description: Runs in the controller's process; it cannot run asynchronously.
+  bypass_host_loop:
+    support: none
+    description: Runs once per host, like a module.
+  platform:
+    support: full
+    platforms: posix
+    description: The files are written on the controller, whatever the host.
+"""
+
     ACTIONGROUP_POSTGRES = r"""
 options: {}
 attributes:

@@ -28,16 +28,8 @@ author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.controller_action
 attributes:
-  action:
-    support: full
-    description: The work is done by an action plugin, in the controller's process.
-  async:
-    support: none
-    description: Runs in the controller's process; it cannot run asynchronously.
-  bypass_host_loop:
-    support: none
-    description: Runs once per host, like a module.
   check_mode:
     support: full
     description: It only judges what was read; the reports are written in check mode too, as the run's artifacts.
@@ -47,10 +39,6 @@ attributes:
   idempotent:
     support: full
     description: Reports whose text is unchanged are not written again; the task never reports a change.
-  platform:
-    support: full
-    platforms: posix
-    description: The reports are written on the controller, whatever the host.
 options:
   reads:
     description:

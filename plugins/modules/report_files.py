@@ -22,26 +22,14 @@ author:
   - sre.runbooks maintainers (@sre-runbooks)
 extends_documentation_fragment:
   - sre.runbooks.attributes
+  - sre.runbooks.attributes.controller_action
 attributes:
-  action:
-    support: full
-    description: The work is done by an action plugin, in the controller's process.
-  async:
-    support: none
-    description: Runs in the controller's process; it cannot run asynchronously.
-  bypass_host_loop:
-    support: none
-    description: Runs once per host, like a module.
   check_mode:
     support: full
   diff_mode:
     support: full
   idempotent:
     support: full
-  platform:
-    support: full
-    platforms: posix
-    description: The files are written on the controller, whatever the host.
 options:
   dest:
     description: Directory on the controller for the files; created (with O(directory_mode)) when missing.

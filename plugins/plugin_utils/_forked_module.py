@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import sys
 import time
@@ -33,6 +32,8 @@ import time
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
+
+from ansible_collections.sre.runbooks.plugins.module_utils._common.pipes import read_pipes
 
 display = Display()
 
@@ -135,22 +136,9 @@ def _child(loader, params, module_fqn, environment, out_pipe, err_pipe):
 
 def _read_both(out_fd, err_fd, deadline):
     """Everything the child writes on both pipes until it closes them, or until ``deadline``."""
-    chunks = {out_fd: [], err_fd: []}
-    selector = selectors.DefaultSelector()
-    for fd in chunks:
-        selector.register(fd, selectors.EVENT_READ)
-    open_ends = len(chunks)
     try:
-        while open_ends and time.monotonic() < deadline:
-            for key, _events in selector.select(max(deadline - time.monotonic(), 0.0)):
-                data = os.read(key.fd, 1 << 16)
-                if data:
-                    chunks[key.fd].append(data)
-                else:
-                    selector.unregister(key.fd)
-                    open_ends -= 1
+        answers, still_open = read_pipes({"out": out_fd, "err": err_fd}, deadline)
     finally:
-        selector.close()
         os.close(out_fd)
         os.close(err_fd)
-    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd]), open_ends == 0
+    return answers["out"], answers["err"], not still_open

@@ -23,13 +23,13 @@ from __future__ import annotations
 import gc
 import json
 import os
-import selectors
 import signal
 import time
 import traceback
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.sre.runbooks.plugins.module_utils._common.checks import InputError
+from ansible_collections.sre.runbooks.plugins.module_utils._common.pipes import read_pipes
 from ansible_collections.sre.runbooks.plugins.module_utils._common.module import (
     check_numbers,
     check_range,
@@ -185,28 +185,14 @@ def _start_child(job):
 
 def _collect(children, deadline, timeout):
     """Read every child's answer until it closes its pipe or the deadline passes."""
-    chunks = {name: [] for name in children}
-    selector = selectors.DefaultSelector()
-    for name, (_pid, read_end) in children.items():
-        selector.register(read_end, selectors.EVENT_READ, name)
-    open_ends = len(children)
-    while open_ends and time.monotonic() < deadline:
-        for key, _events in selector.select(max(deadline - time.monotonic(), 0.0)):
-            data = os.read(key.fd, 1 << 16)
-            if data:
-                chunks[key.data].append(data)
-            else:
-                selector.unregister(key.fd)
-                open_ends -= 1
-    still_open = {key.data for key in selector.get_map().values()}
-    selector.close()
+    answers, still_open = read_pipes({name: read_end for name, (_pid, read_end) in children.items()}, deadline)
     results = {}
     for name in children:
         if name in still_open:
             results[name] = {"changed": False, "failed": True, "msg": f"The {name} read gave no answer within {timeout:g}s."}
             continue
         try:
-            results[name] = json.loads(b"".join(chunks[name]).decode("utf-8"))
+            results[name] = json.loads(answers[name].decode("utf-8"))
         except ValueError:
             results[name] = {"changed": False, "failed": True,
                              "msg": f"The {name} read ended without an answer (its process died)."}

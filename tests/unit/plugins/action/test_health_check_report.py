@@ -4,8 +4,7 @@ The action renders the role's report.md.j2 with plain Jinja (the template lookup
 variable first, a tenth of a second per run). These tests hold it to the lookup's output on a full
 report (every row of the demo environment, Kafka with lagging groups and an under-replicated partition,
 a summary with ``|`` and a newline), and to one sentence for a missing or broken template. The action
-itself runs in the playbook and bad-input tests. Importing it loads ansible's controller code; the
-fixture switches module_utils' warnings back afterwards, as test_report_files.py does.
+itself runs in the playbook and bad-input tests; it is imported through controller_import.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import _internal
+
+from ..controller_code import controller_import
 
 REPO = Path(__file__).resolve().parents[4]
 TEMPLATE = REPO / "roles" / "health_check" / "templates" / "report.md.j2"
@@ -24,11 +24,8 @@ RESULT = json.loads((Path(__file__).parent / "health_check_result.json").read_te
 
 @pytest.fixture(scope="module")
 def action():
-    was_controller = _internal.is_controller
-    try:
-        yield importlib.import_module("ansible_collections.sre.runbooks.plugins.action.health_check_report")
-    finally:
-        _internal.is_controller = was_controller
+    with controller_import("ansible_collections.sre.runbooks.plugins.action.health_check_report") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """report_files' helpers: modes, names and atomic writes (the action itself runs in the playbook tests).
 
-Importing an action plugin loads ansible's controller code, which switches module_utils' warnings
-to the controller's display for the rest of the process; the fixture imports it for these tests
-only and switches them back, so the module tests after these still see their warnings.
+The action is imported through controller_import (tests/unit/plugins/controller_code.py).
 """
 
 from __future__ import annotations
@@ -11,16 +9,14 @@ import importlib
 import os
 
 import pytest
-from ansible.module_utils import _internal
+
+from ..controller_code import controller_import
 
 
 @pytest.fixture(scope="module")
 def action():
-    was_controller = _internal.is_controller
-    try:
-        yield importlib.import_module("ansible_collections.sre.runbooks.plugins.action.report_files")
-    finally:
-        _internal.is_controller = was_controller
+    with controller_import("ansible_collections.sre.runbooks.plugins.action.report_files") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

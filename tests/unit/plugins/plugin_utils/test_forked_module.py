@@ -1,36 +1,29 @@
 """When health_check_info runs in a fork of the controller's worker, and how long the action waits for it.
 
 The fork itself runs in every playbook test on the local inventory; tests/integration/health compares it with
-the usual module run. Importing the plugin loads ansible's controller code; the fixture switches
-module_utils' warnings back afterwards, as tests/unit/plugins/action/test_report_files.py does.
+the usual module run. The plugins are imported through controller_import.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import pytest
-from ansible.module_utils import _internal
+
+from ..controller_code import controller_import
 
 
 @pytest.fixture(scope="module")
 def forked():
-    was_controller = _internal.is_controller
-    try:
-        yield importlib.import_module("ansible_collections.sre.runbooks.plugins.plugin_utils._forked_module")
-    finally:
-        _internal.is_controller = was_controller
+    with controller_import("ansible_collections.sre.runbooks.plugins.plugin_utils._forked_module") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")
 def action():
-    was_controller = _internal.is_controller
-    try:
-        yield importlib.import_module("ansible_collections.sre.runbooks.plugins.action.health_check_info")
-    finally:
-        _internal.is_controller = was_controller
+    with controller_import("ansible_collections.sre.runbooks.plugins.action.health_check_info") as module:
+        yield module
 
 
 def test_runs_here_only_on_the_controller_with_its_own_python(forked, tmp_path):
