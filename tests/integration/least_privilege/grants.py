@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -130,6 +131,7 @@ def private_renamed_redis():
         yield port
     finally:
         stop_process_group(proc.pid)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
