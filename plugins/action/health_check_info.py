@@ -13,22 +13,24 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sre.runbooks.plugins.plugin_utils._forked_module import (
-    GRACE_SECONDS, run_forked, should_fork)
+    GRACE_SECONDS, fork_entry, run_forked)
 
 MODULE = "sre.runbooks.health_check_info"
 MODULE_FQN = "ansible_collections.sre.runbooks.plugins.modules.health_check_info"
-# The module's own default for its ``timeout`` option (module_utils/_health/read_runner.py).
-DEFAULT_TIMEOUT = 300.0
 
 
 def deadline(timeout):
-    """How long to wait for the forked module: its own ``timeout`` (1 to 3600 s; the module refuses others in
-    one sentence, which comes back at once) and a grace period."""
+    """How long to wait for the forked module: its own ``timeout`` (in its range; the module refuses others in
+    one sentence, which comes back at once, and they wait for its default) and a grace period."""
+    # The module's code, imported only here: the fork's child inherits it, the usual module run never needs it.
+    from ansible_collections.sre.runbooks.plugins.module_utils._health.read_runner import (  # pylint: disable=import-outside-toplevel
+        DEFAULT_TIMEOUT, RANGES)
+    lowest, highest = RANGES["timeout"]
     try:
         seconds = float(timeout)
     except (TypeError, ValueError):
         seconds = DEFAULT_TIMEOUT
-    if not 1 <= seconds <= 3600:  # also NaN
+    if not lowest <= seconds <= highest:  # also NaN
         seconds = DEFAULT_TIMEOUT
     return seconds + GRACE_SECONDS
 
@@ -39,8 +41,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        if should_fork(self, task_vars):
-            result.update(run_forked(self, MODULE, MODULE_FQN, task_vars, deadline(self._task.args.get("timeout"))))
+        entry = fork_entry(self, task_vars)
+        if entry:
+            result.update(run_forked(self, entry, MODULE, MODULE_FQN, task_vars, deadline(self._task.args.get("timeout"))))
         else:
             result.update(self._execute_module(module_name=MODULE, task_vars=task_vars))
         return result

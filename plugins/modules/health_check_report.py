@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: health_check_report
 short_description: Judge the daily health check's reads and write its JSON, Markdown and HTML reports in one task
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes what M(sre.runbooks.health_check_info) read (its parts C(kubernetes), C(slo), C(postgres), C(redis),
     C(backups) and C(kafka)), judges every check of O(checks) as ok, warning, critical or unavailable (runbook rows
@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.attributes
   - sre.runbooks.attributes.controller_action
+  - sre.runbooks.report_files
 attributes:
   check_mode:
     support: full
@@ -107,14 +108,6 @@ options:
         with Jinja's own filters and tests only.
     type: str
     default: report.md.j2
-  mode:
-    description: Permissions of the reports, in octal.
-    type: str
-    default: "0640"
-  directory_mode:
-    description: Permissions of O(dest) when it has to be created, in octal.
-    type: str
-    default: "0750"
 notes:
   - Bad options, a setting a check lacks or does not take, a missing or broken template, a bad mode or a destination
     that cannot be written fail the task in one sentence before any report is written.

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - sre.runbooks.attributes
   - sre.runbooks.attributes.controller_action
+  - sre.runbooks.report_files
 attributes:
   check_mode:
     support: full
@@ -40,14 +41,6 @@ options:
       - The files to write, as a mapping of file name (no directory part) to its text.
     type: dict
     required: true
-  mode:
-    description: Permissions of the files, in octal.
-    type: str
-    default: "0640"
-  directory_mode:
-    description: Permissions of O(dest) when it has to be created, in octal.
-    type: str
-    default: "0750"
 notes:
   - A name with a directory part, a path that exists and is not a regular file, or a bad mode fails the task in one
     sentence before anything is written.

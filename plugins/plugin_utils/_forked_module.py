@@ -63,20 +63,21 @@ def fork_entry_point():
     return _loader, get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
 
 
-def should_fork(action, task_vars):
-    """``runs_here`` for this task."""
+def fork_entry(action, task_vars):
+    """The entry point to run this task's module in a fork (``fork_entry_point``), or None when it must run as usual."""
     interpreter = task_vars.get("ansible_python_interpreter")
     if interpreter is not None:
         interpreter = action._templar.template(interpreter)  # pylint: disable=protected-access
     play_context = action._play_context  # pylint: disable=protected-access
     return runs_here(action._connection.transport, play_context.become, action._task.async_val,  # pylint: disable=protected-access
                      interpreter if isinstance(interpreter, str) else None, sys.executable,
-                     C.DEFAULT_KEEP_REMOTE_FILES) and fork_entry_point() is not None
+                     C.DEFAULT_KEEP_REMOTE_FILES) and fork_entry_point() or None
 
 
-def run_forked(action, module_name, module_fqn, task_vars, deadline_seconds):
-    """Run ``module_name`` (its Python name ``module_fqn``) in a child process; its parsed result."""
-    loader, encoder = fork_entry_point()
+def run_forked(action, entry, module_name, module_fqn, task_vars, deadline_seconds):
+    """Run ``module_name`` (its Python name ``module_fqn``) in a child process through ``entry`` (``fork_entry``);
+    its parsed result."""
+    loader, encoder = entry
     module_args = action._task.args.copy()  # pylint: disable=protected-access
     action._update_module_args(module_name, module_args, task_vars)  # pylint: disable=protected-access
     params = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}, cls=encoder).encode("utf-8")

@@ -154,11 +154,15 @@ def _leaves(value):
     return {text} if text else set()
 
 
+def exception_text(exc):
+    """An exception as ``Type: first line of its text`` (200 characters at most), or ``Type`` without a text."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
+
+
 def unexpected_error(what, exc):
     """One sentence for an exception nobody foresaw: "pg_backup stopped on an unexpected error: KeyError: 'name'."."""
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
-    detail = f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
-    return f"{what} stopped on an unexpected error: {detail}."
+    return f"{what} stopped on an unexpected error: {exception_text(exc)}."
 
 
 class RunbookModule(AnsibleModule):

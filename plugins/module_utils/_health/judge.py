@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.module import exception_text
 from ansible_collections.sre.runbooks.plugins.module_utils._health.backups import backups_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.endpoints import endpoints_verdict
 from ansible_collections.sre.runbooks.plugins.module_utils._health.entries import overall
@@ -165,9 +166,8 @@ def judge(reads, tagged_parts, checks, settings):
             entries.append(function(read, **reads_of.get(check, {}), **given))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             # A setting of the wrong type ("five" restarts) or a read that is not what the part returns.
-            reason = (str(exc).strip().splitlines() or [""])[0][:200]
             raise JudgeError(f"The {check} check cannot be judged from reads.{part} with settings.{check}: "
-                             f"{type(exc).__name__}: {reason.rstrip('.')}.") from None
+                             f"{exception_text(exc).rstrip('.')}.") from None
     return entries
 
 

@@ -11,6 +11,7 @@ without the controller's code (the bad-input suite generates cases from it)."""
 
 from __future__ import annotations
 
+from ansible_collections.sre.runbooks.plugins.module_utils._common.report_files_args import ARGUMENT_SPEC as FILES_SPEC
 from ansible_collections.sre.runbooks.plugins.module_utils._health.judge import PARTS, ROW_ORDER
 
 ARGUMENT_SPEC = {
@@ -21,9 +22,8 @@ ARGUMENT_SPEC = {
     "fail_on": {"type": "str", "choices": ["warning", "critical", "never"], "default": "critical"},
     "environment": {"type": "str", "default": ""},
     "started_at": {"type": "str"},
-    "dest": {"type": "path", "required": True},
     "name": {"type": "str", "required": True},
     "markdown_template": {"type": "str", "default": "report.md.j2"},
-    "mode": {"type": "str", "default": "0640"},
-    "directory_mode": {"type": "str", "default": "0750"},
+    # Written by report_files' write_reports, with its options.
+    **{option: FILES_SPEC[option] for option in ("dest", "mode", "directory_mode")},
 }
